@@ -1,0 +1,787 @@
+/*
+ * Unit tests for src/config.c: a full file field by field, defaults,
+ * continuation lines, paths, and a table of bad files with the exact
+ * first error each must produce.  Each test runs in a fresh temporary
+ * directory holding app.ini, so messages start with "app.ini:".
+ */
+
+#include <sys/stat.h>
+
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clusterd.h"
+#include "log.h"
+
+#define CONF	"app.ini"
+
+static char	 tmpdir[PATH_MAX];
+static char	 olddir[PATH_MAX];
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(getcwd(olddir, sizeof(olddir)));
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+}
+
+static void
+teardown(void)
+{
+	unlink(CONF);
+	ck_assert_int_eq(chdir(olddir), 0);
+	rmdir(tmpdir);
+}
+
+static void
+write_conf(const char *text)
+{
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(CONF, "w"));
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Loads text that must be valid. */
+static struct config *
+load_ok(const char *text)
+{
+	struct config	*cfg;
+	char		*errtext;
+
+	write_conf(text);
+	cfg = config_load(CONF, &errtext);
+	ck_assert_msg(cfg != NULL, "unexpected errors:\n%s", errtext);
+	ck_assert_ptr_null(errtext);
+	return cfg;
+}
+
+/* Loads text that must fail; returns the error text. */
+static char *
+load_bad(const char *text)
+{
+	struct config	*cfg;
+	char		*errtext;
+
+	write_conf(text);
+	cfg = config_load(CONF, &errtext);
+	ck_assert_msg(cfg == NULL, "accepted:\n%s", text);
+	ck_assert_ptr_nonnull(errtext);
+	return errtext;
+}
+
+/* The first error line of text must be want (without its newline). */
+static void
+first_error(const char *text, const char *want)
+{
+	char	*errtext = load_bad(text);
+	char	*nl = strchr(errtext, '\n');
+
+	ck_assert_msg(nl != NULL, "no newline in \"%s\"", errtext);
+	*nl = '\0';
+	ck_assert_msg(strcmp(errtext, want) == 0,
+	    "file:\n%s\ngot:  %s\nwant: %s", text, errtext, want);
+	free(errtext);
+}
+
+#define PROG	"[program:web]\ncommand = /bin/true\n"
+
+static const char full_conf[] =
+	"; a full configuration\n"
+	"# every key\n"
+	"[clusterd]\n"
+	"pidfile = run/clusterd.pid\n"
+	"log_level = debug\n"
+	"\n"
+	"[socket:web]\n"
+	"listen = 127.0.0.1:8080\n"
+	"backlog = 1024\n"
+	"\n"
+	"[socket:admin]\n"
+	"listen = unix:/run/app/admin.sock\n"
+	"mode = 0600\n"
+	"owner = daemon:nogroup\n"
+	"\n"
+	"[program:app]\n"
+	"command = /usr/bin/node \"my server.js\" --port=8080\n"
+	"workers = 4\n"
+	"sockets = web, admin\n"
+	"restart = on-failure\n"
+	"min_uptime = 2.5s\n"
+	"restart_delay = 250ms\n"
+	"restart_delay_max = 1m\n"
+	"stop_signal = SIGINT\n"
+	"stop_timeout = 0\n"
+	"env = NODE_ENV=production\n"
+	"env = GREETING=hello world\n"
+	"directory = /srv/app\n"
+	"user = daemon\n"
+	"group = nogroup\n"
+	"umask = 0027\n"
+	"limit_nofile = 65536\n"
+	"stdout = /var/log/app.out\n"
+	"stderr = stdout\n";
+
+START_TEST(test_full)
+{
+	struct config		*cfg = load_ok(full_conf);
+	struct sock_conf	*sc;
+	struct prog_conf	*pc;
+	char			 dir[PATH_MAX], path[PATH_MAX + 32];
+
+	ck_assert_ptr_nonnull(realpath(".", dir));
+	ck_assert_str_eq(cfg->cf_path, CONF);
+	ck_assert_str_eq(cfg->cf_dir, dir);
+	snprintf(path, sizeof(path), "%s/run/clusterd.pid", dir);
+	ck_assert_str_eq(cfg->cf_pidfile, path);
+	ck_assert_int_eq(cfg->cf_log_level, LOG_LVL_DEBUG);
+
+	sc = cfg->cf_socks;
+	ck_assert_str_eq(sc->sc_name, "web");
+	ck_assert_int_eq(sc->sc_line, 7);
+	ck_assert_str_eq(sc->sc_listen, "127.0.0.1:8080");
+	ck_assert_int_eq(sc->sc_addr.la_kind, ADDR_TCP);
+	ck_assert_str_eq(sc->sc_addr.la_host, "127.0.0.1");
+	ck_assert_uint_eq(sc->sc_addr.la_port, 8080);
+	ck_assert_int_eq(sc->sc_backlog, 1024);
+	ck_assert_uint_eq(sc->sc_mode, 0660);
+	ck_assert_int_eq(sc->sc_has_owner, 0);
+	ck_assert_ptr_eq(config_find_socket(cfg, "web"), sc);
+
+	sc = sc->sc_next;
+	ck_assert_str_eq(sc->sc_name, "admin");
+	ck_assert_int_eq(sc->sc_line, 11);
+	ck_assert_int_eq(sc->sc_addr.la_kind, ADDR_UNIX);
+	ck_assert_str_eq(sc->sc_addr.la_path, "/run/app/admin.sock");
+	ck_assert_int_eq(sc->sc_backlog, 511);
+	ck_assert_uint_eq(sc->sc_mode, 0600);
+	ck_assert_int_eq(sc->sc_has_owner, 1);
+	ck_assert_uint_eq(sc->sc_uid, 1);
+	ck_assert_uint_eq(sc->sc_gid, 65534);
+	ck_assert_ptr_null(sc->sc_next);
+	ck_assert_ptr_eq(config_find_socket(cfg, "admin"), sc);
+	ck_assert_ptr_null(config_find_socket(cfg, "nope"));
+
+	pc = cfg->cf_progs;
+	ck_assert_str_eq(pc->pc_name, "app");
+	ck_assert_int_eq(pc->pc_line, 16);
+	ck_assert_str_eq(pc->pc_argv[0], "/usr/bin/node");
+	ck_assert_str_eq(pc->pc_argv[1], "my server.js");
+	ck_assert_str_eq(pc->pc_argv[2], "--port=8080");
+	ck_assert_ptr_null(pc->pc_argv[3]);
+	ck_assert_int_eq(pc->pc_workers, 4);
+	ck_assert_uint_eq(pc->pc_nsockets, 2);
+	ck_assert_str_eq(pc->pc_sockets[0], "web");
+	ck_assert_str_eq(pc->pc_sockets[1], "admin");
+	ck_assert_ptr_null(pc->pc_sockets[2]);
+	ck_assert_int_eq(pc->pc_restart, RESTART_ON_FAILURE);
+	ck_assert_double_eq(pc->pc_min_uptime, 2.5);
+	ck_assert_double_eq_tol(pc->pc_restart_delay, 0.25, 1e-9);
+	ck_assert_double_eq(pc->pc_restart_delay_max, 60);
+	ck_assert_int_eq(pc->pc_stop_signal, SIGINT);
+	ck_assert_double_eq(pc->pc_stop_timeout, 0);
+	ck_assert_uint_eq(pc->pc_nenv, 2);
+	ck_assert_str_eq(pc->pc_env[0], "NODE_ENV=production");
+	ck_assert_str_eq(pc->pc_env[1], "GREETING=hello world");
+	ck_assert_ptr_null(pc->pc_env[2]);
+	ck_assert_str_eq(pc->pc_directory, "/srv/app");
+	ck_assert_str_eq(pc->pc_user, "daemon");
+	ck_assert_uint_eq(pc->pc_uid, 1);
+	ck_assert_str_eq(pc->pc_home, "/usr/sbin");
+	ck_assert_int_eq(pc->pc_has_group, 1);
+	ck_assert_uint_eq(pc->pc_gid, 65534);
+	ck_assert_int_eq(pc->pc_has_umask, 1);
+	ck_assert_uint_eq(pc->pc_umask, 027);
+	ck_assert_int_eq(pc->pc_has_nofile, 1);
+	ck_assert_uint_eq(pc->pc_nofile, 65536);
+	ck_assert_int_eq(pc->pc_stdout.o_mode, OUTPUT_FILE);
+	ck_assert_str_eq(pc->pc_stdout.o_path, "/var/log/app.out");
+	ck_assert_int_eq(pc->pc_stderr.o_mode, OUTPUT_STDOUT);
+	ck_assert_ptr_null(pc->pc_stderr.o_path);
+	ck_assert_ptr_null(pc->pc_next);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct config		*cfg = load_ok(
+	    "[socket:s]\nlisten = :80\n" PROG);
+	struct sock_conf	*sc = cfg->cf_socks;
+	struct prog_conf	*pc = cfg->cf_progs;
+
+	ck_assert_ptr_null(cfg->cf_pidfile);
+	ck_assert_int_eq(cfg->cf_log_level, LOG_LVL_DEFAULT);
+	ck_assert_int_eq(sc->sc_addr.la_any, 1);
+	ck_assert_uint_eq(sc->sc_addr.la_port, 80);
+	ck_assert_int_eq(sc->sc_backlog, 511);
+	ck_assert_uint_eq(sc->sc_mode, 0660);
+	ck_assert_int_eq(sc->sc_has_owner, 0);
+
+	ck_assert_str_eq(pc->pc_argv[0], "/bin/true");
+	ck_assert_int_eq(pc->pc_workers, 1);
+	ck_assert_uint_eq(pc->pc_nsockets, 0);
+	ck_assert_ptr_null(pc->pc_sockets);
+	ck_assert_int_eq(pc->pc_restart, RESTART_ALWAYS);
+	ck_assert_double_eq(pc->pc_min_uptime, 1);
+	ck_assert_double_eq_tol(pc->pc_restart_delay, 0.1, 1e-9);
+	ck_assert_double_eq(pc->pc_restart_delay_max, 30);
+	ck_assert_int_eq(pc->pc_stop_signal, SIGTERM);
+	ck_assert_double_eq(pc->pc_stop_timeout, 10);
+	ck_assert_uint_eq(pc->pc_nenv, 0);
+	ck_assert_ptr_null(pc->pc_env);
+	ck_assert_ptr_null(pc->pc_directory);
+	ck_assert_ptr_null(pc->pc_user);
+	ck_assert_ptr_null(pc->pc_home);
+	ck_assert_int_eq(pc->pc_has_group, 0);
+	ck_assert_int_eq(pc->pc_has_umask, 0);
+	ck_assert_int_eq(pc->pc_has_nofile, 0);
+	ck_assert_int_eq(pc->pc_stdout.o_mode, OUTPUT_INHERIT);
+	ck_assert_int_eq(pc->pc_stderr.o_mode, OUTPUT_INHERIT);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_continuation)
+{
+	struct config	*cfg = load_ok(
+	    "[program:web]\n"
+	    "command = /usr/bin/node\n"
+	    "    server.js ; a comment\n"
+	    "\t--port 80\n"
+	    "; a comment between does not end the value\n"
+	    "    'a b'\n"
+	    "  [program:not-a-header]\n"
+	    "env = A=1\n"
+	    "env = B=x\n"
+	    "  y\n"
+	    "env = C=\n"
+	    "workers =\n"
+	    "  auto\n");
+	struct prog_conf *pc = cfg->cf_progs;
+	static const char *const argv[] = {
+		"/usr/bin/node", "server.js", "--port", "80", "a b",
+		"[program:not-a-header]"
+	};
+	size_t	i;
+
+	ck_assert_ptr_null(pc->pc_next);
+	for (i = 0; i < 6; i++)
+		ck_assert_str_eq(pc->pc_argv[i], argv[i]);
+	ck_assert_ptr_null(pc->pc_argv[6]);
+	ck_assert_int_eq(pc->pc_workers, 0);
+	ck_assert_uint_eq(pc->pc_nenv, 3);
+	ck_assert_str_eq(pc->pc_env[0], "A=1");
+	ck_assert_str_eq(pc->pc_env[1], "B=x y");
+	ck_assert_str_eq(pc->pc_env[2], "C=");
+	config_free(cfg);
+
+	/*
+	 * inih: an indented key right after a header is a key, but an
+	 * indented line after a key continues its value.
+	 */
+	cfg = load_ok("[program:web]\n  command = /bin/true\n  workers = 2\n");
+	ck_assert_str_eq(cfg->cf_progs->pc_argv[0], "/bin/true");
+	ck_assert_str_eq(cfg->cf_progs->pc_argv[1], "workers");
+	ck_assert_int_eq(cfg->cf_progs->pc_workers, 1);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_relative_paths)
+{
+	struct config		*cfg;
+	struct prog_conf	*pc;
+	char			 dir[PATH_MAX], want[PATH_MAX + 64];
+
+	ck_assert_int_eq(mkdir("sub", 0700), 0);
+	write_conf("[clusterd]\npidfile = x.pid\n"
+	    "[socket:u]\nlisten = unix:run/u.sock\n"
+	    "[program:web]\ncommand = bin/app arg\ndirectory = .\n"
+	    "stdout = log/out\nstderr = /abs/err\n");
+	ck_assert_int_eq(rename(CONF, "sub/" CONF), 0);
+	ck_assert_ptr_nonnull(realpath("sub", dir));
+	{
+		char	*errtext;
+
+		cfg = config_load("sub/" CONF, &errtext);
+		ck_assert_msg(cfg != NULL, "%s", errtext);
+	}
+	ck_assert_str_eq(cfg->cf_path, "sub/" CONF);
+	ck_assert_str_eq(cfg->cf_dir, dir);
+	snprintf(want, sizeof(want), "%s/x.pid", dir);
+	ck_assert_str_eq(cfg->cf_pidfile, want);
+	snprintf(want, sizeof(want), "%s/run/u.sock", dir);
+	ck_assert_str_eq(cfg->cf_socks->sc_addr.la_path, want);
+	ck_assert_str_eq(cfg->cf_socks->sc_listen, "unix:run/u.sock");
+	pc = cfg->cf_progs;
+	ck_assert_str_eq(pc->pc_argv[0], "bin/app");
+	snprintf(want, sizeof(want), "%s/.", dir);
+	ck_assert_str_eq(pc->pc_directory, want);
+	snprintf(want, sizeof(want), "%s/log/out", dir);
+	ck_assert_str_eq(pc->pc_stdout.o_path, want);
+	ck_assert_int_eq(pc->pc_stderr.o_mode, OUTPUT_FILE);
+	ck_assert_str_eq(pc->pc_stderr.o_path, "/abs/err");
+	config_free(cfg);
+	unlink("sub/" CONF);
+	rmdir("sub");
+}
+END_TEST
+
+START_TEST(test_users)
+{
+	struct config		*cfg;
+	struct prog_conf	*pc;
+
+	cfg = load_ok("[socket:u]\nlisten = unix:/tmp/u\nowner = root\n"
+	    "[program:web]\ncommand = x\nuser = root\n");
+	ck_assert_int_eq(cfg->cf_socks->sc_has_owner, 1);
+	ck_assert_uint_eq(cfg->cf_socks->sc_uid, 0);
+	ck_assert_uint_eq(cfg->cf_socks->sc_gid, 0);
+	pc = cfg->cf_progs;
+	ck_assert_str_eq(pc->pc_user, "root");
+	ck_assert_uint_eq(pc->pc_uid, 0);
+	ck_assert_str_eq(pc->pc_home, "/root");
+	ck_assert_int_eq(pc->pc_has_group, 1);
+	ck_assert_uint_eq(pc->pc_gid, 0);
+	config_free(cfg);
+
+	/* group before user still wins over the user's primary group */
+	cfg = load_ok("[program:web]\ncommand = x\ngroup = nogroup\n"
+	    "user = daemon\n");
+	ck_assert_uint_eq(cfg->cf_progs->pc_uid, 1);
+	ck_assert_uint_eq(cfg->cf_progs->pc_gid, 65534);
+	config_free(cfg);
+
+	cfg = load_ok("[program:web]\ncommand = x\ngroup = daemon\n");
+	ck_assert_ptr_null(cfg->cf_progs->pc_user);
+	ck_assert_int_eq(cfg->cf_progs->pc_has_group, 1);
+	ck_assert_uint_eq(cfg->cf_progs->pc_gid, 1);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_misc_good)
+{
+	struct config	*cfg;
+
+	/* CRLF line ends, a BOM, workers = auto, zero durations */
+	cfg = load_ok("\xEF\xBB\xBF[program:web]\r\ncommand = x\r\n"
+	    "workers = auto\r\nrestart_delay = 0\r\nrestart_delay_max = 0\r\n"
+	    "min_uptime = 0\r\nstderr = null\r\nrestart = never\r\n");
+	ck_assert_int_eq(cfg->cf_progs->pc_workers, 0);
+	ck_assert_double_eq(cfg->cf_progs->pc_restart_delay_max, 0);
+	ck_assert_int_eq(cfg->cf_progs->pc_stderr.o_mode, OUTPUT_NULL);
+	ck_assert_int_eq(cfg->cf_progs->pc_restart, RESTART_NEVER);
+	config_free(cfg);
+
+	/* two programs in file order; the socket may come after */
+	cfg = load_ok("[program:a]\ncommand = x\nsockets = s\n"
+	    "[program:b]\ncommand = y\nsockets = s t\n"
+	    "[socket:s]\nlisten = systemd:web\n"
+	    "[socket:t]\nlisten = [::]:80\n");
+	ck_assert_str_eq(cfg->cf_progs->pc_name, "a");
+	ck_assert_str_eq(cfg->cf_progs->pc_next->pc_name, "b");
+	ck_assert_uint_eq(cfg->cf_progs->pc_next->pc_nsockets, 2);
+	ck_assert_int_eq(cfg->cf_socks->sc_addr.la_kind, ADDR_SYSTEMD);
+	ck_assert_str_eq(cfg->cf_socks->sc_addr.la_path, "web");
+	config_free(cfg);
+
+	/* a socket and a program may share a name; log levels */
+	cfg = load_ok("[clusterd]\nlog_level = error\n"
+	    "[socket:web]\nlisten = :80\n"
+	    "[program:web]\ncommand = x\nsockets = web\n");
+	ck_assert_int_eq(cfg->cf_log_level, LOG_LVL_ERROR);
+	config_free(cfg);
+}
+END_TEST
+
+/* A line of n bytes: "command = " and x's. */
+static char *
+long_line(size_t n)
+{
+	char	*s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, 'x', n);
+	memcpy(s, "command = ", 10);
+	s[n] = '\0';
+	return s;
+}
+
+START_TEST(test_long_lines)
+{
+	struct config	*cfg;
+	char		 text[1024], *line;
+
+	line = long_line(199);
+	snprintf(text, sizeof(text), "[program:web]\n%s\n", line);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(strlen(cfg->cf_progs->pc_argv[0]), 189);
+	config_free(cfg);
+	snprintf(text, sizeof(text), "[program:web]\r\n%s\r\n", line);
+	config_free(load_ok(text));
+	free(line);
+
+	line = long_line(200);
+	snprintf(text, sizeof(text), "[program:web]\n%s\n", line);
+	first_error(text, "app.ini:2: line is 200 bytes long; the limit is "
+	    "199 bytes: split the value onto indented continuation lines");
+	free(line);
+
+	/* the long line's continuation lines give no second error */
+	line = long_line(250);
+	snprintf(text, sizeof(text), "[program:web]\nworkers = 2\n%s\n"
+	    "  more words\n  and more = 3\nstop_signal = TERM\n", line);
+	{
+		char	*errtext = load_bad(text);
+
+		ck_assert_str_eq(errtext, "app.ini:3: line is 250 bytes "
+		    "long; the limit is 199 bytes: split the value onto "
+		    "indented continuation lines\n");
+		free(errtext);
+	}
+	/* a long continuation line */
+	snprintf(text, sizeof(text), "[program:web]\ncommand = a\n  %s\n"
+	    "  b\n", line);
+	{
+		char	*errtext = load_bad(text);
+
+		ck_assert_str_eq(errtext, "app.ini:3: line is 252 bytes "
+		    "long; the limit is 199 bytes: split the value onto "
+		    "indented continuation lines\n");
+		free(errtext);
+	}
+	/* a long comment is fine */
+	line[0] = ';';
+	snprintf(text, sizeof(text), "%s\n" PROG "%s\n", line, line);
+	config_free(load_ok(text));
+	free(line);
+}
+END_TEST
+
+START_TEST(test_many_errors)
+{
+	char	*errtext = load_bad(
+	    "[program:web]\n"			/* 1 */
+	    "workers = four\n"			/* 2 */
+	    "max_memory = 1G\n"			/* 3 */
+	    "[socket:api]\n"			/* 4 */
+	    "backlog = 0\n"			/* 5 */
+	    "[program:web]\n"			/* 6 */
+	    "[program:other]\n"			/* 7 */
+	    "command = x\n"			/* 8 */
+	    "sockets = api nope\n"		/* 9 */
+	    "stop_signal = 9\n");		/* 10 */
+
+	ck_assert_str_eq(errtext,
+	    "app.ini:1: [program:web] command: required key missing\n"
+	    "app.ini:2: [program:web] workers: expected a number or \"auto\", "
+	    "got \"four\"\n"
+	    "app.ini:3: [program:web] unknown key \"max_memory\"\n"
+	    "app.ini:4: [socket:api] listen: required key missing\n"
+	    "app.ini:5: [socket:api] backlog: expected a number from 1 to "
+	    "65535, got \"0\"\n"
+	    "app.ini:6: [program:web] defined twice; first at line 1\n"
+	    "app.ini:9: [program:other] sockets: there is no [socket:nope] "
+	    "section\n"
+	    "app.ini:10: [program:other] stop_signal: signal numbers are not "
+	    "accepted; use a name like TERM\n");
+	free(errtext);
+}
+END_TEST
+
+START_TEST(test_cannot_open)
+{
+	char	*errtext = (char *)1;
+
+	ck_assert_ptr_null(config_load("missing.ini", &errtext));
+	ck_assert_str_eq(errtext,
+	    "missing.ini: cannot open: No such file or directory\n");
+	free(errtext);
+	ck_assert_int_eq(mkdir("d.ini", 0700), 0);
+	ck_assert_ptr_null(config_load("d.ini", &errtext));
+	ck_assert_str_eq(errtext, "d.ini: cannot read: Is a directory\n");
+	free(errtext);
+	rmdir("d.ini");
+}
+END_TEST
+
+START_TEST(test_reload_twice)
+{
+	struct config	*a = load_ok(full_conf);
+	struct config	*b = load_ok(full_conf);
+
+	ck_assert_ptr_ne(a, b);
+	ck_assert_str_eq(a->cf_progs->pc_name, b->cf_progs->pc_name);
+	config_free(a);
+	config_free(b);
+	config_free(NULL);
+}
+END_TEST
+
+/*
+ * Bad files and the first error of each.
+ */
+static const struct {
+	const char	*text;
+	const char	*error;
+} bad_files[] = {
+	/* structure */
+	{ PROG "foo = 1\n",
+	  "app.ini:3: [program:web] unknown key \"foo\"" },
+	{ PROG "[sockets:web]\nlisten = :80\n",
+	  "app.ini:3: unknown section [sockets:web]; expected [clusterd], "
+	  "[socket:NAME] or [program:NAME]" },
+	{ "[global]\n" PROG,
+	  "app.ini:1: unknown section [global]; expected [clusterd], "
+	  "[socket:NAME] or [program:NAME]" },
+	{ "; comment\nworkers = 2\n" PROG,
+	  "app.ini:2: key \"workers\" is outside any section; put it under "
+	  "[clusterd], [socket:NAME] or [program:NAME]" },
+	{ PROG "\n" PROG,
+	  "app.ini:4: [program:web] defined twice; first at line 1" },
+	{ "[clusterd]\n[clusterd]\n" PROG,
+	  "app.ini:2: [clusterd] defined twice; first at line 1" },
+	{ PROG "workers = 2\ncommand = /bin/false\n",
+	  "app.ini:4: [program:web] command: given twice; first at line 2" },
+	{ "[socket:web]\nbacklog = 5\n" PROG,
+	  "app.ini:1: [socket:web] listen: required key missing" },
+	{ "[socket:s]\nlisten = :80\n[program:web]\nworkers = 2\n",
+	  "app.ini:3: [program:web] command: required key missing" },
+	{ "[program:a b]\ncommand = x\n",
+	  "app.ini:1: [program:a b]: invalid name \"a b\": use 1 to 63 "
+	  "letters, digits, '_', '.' or '-'" },
+	{ "[socket:]\n" PROG,
+	  "app.ini:1: [socket:]: invalid name \"\": use 1 to 63 letters, "
+	  "digits, '_', '.' or '-'" },
+	{ PROG "this is not a key\n",
+	  "app.ini:3: expected KEY = VALUE or [SECTION], got \"this is not a "
+	  "key\"" },
+	{ "[program:web\ncommand = x\n",
+	  "app.ini:1: missing \"]\" in section header \"[program:web\"" },
+	{ "[program:web] junk\ncommand = x\n",
+	  "app.ini:1: unexpected text after [program:web]: \"junk\"" },
+	{ PROG "= 5\n",
+	  "app.ini:3: [program:web] missing key name before \"=\"" },
+	{ "[program:web]\ncommand =\n",
+	  "app.ini:2: [program:web] command: empty value" },
+	{ "; nothing\n",
+	  "app.ini: no [program:NAME] section: nothing to run" },
+	{ "[socket:s]\nlisten = :80\n",
+	  "app.ini: no [program:NAME] section: nothing to run" },
+
+	/* IPC keys and the combinations that cannot work */
+	{ PROG "ready = soon\n",
+	  "app.ini:3: [program:web] ready: expected message, auto or exec, "
+	  "got \"soon\"" },
+	{ PROG "ipc = pipe\n",
+	  "app.ini:3: [program:web] ipc: expected json, node or none, got "
+	  "\"pipe\"" },
+	{ "[socket:web]\nlisten = :80\n" PROG "node_handle = server:web\n",
+	  "app.ini:5: [program:web] node_handle: needs ipc = node" },
+	{ PROG "ipc = node\nnode_handle = server:nope\n",
+	  "app.ini:4: [program:web] node_handle: there is no [socket:nope] "
+	  "section" },
+	{ PROG "ipc = node\nnode_handle = server\n",
+	  "app.ini:4: [program:web] node_handle: expected MESSAGE:SOCKET, as "
+	  "in \"server:web\", got \"server\"" },
+	{ PROG "ipc = none\nready = message\n",
+	  "app.ini:4: [program:web] ready: ready = message needs an IPC "
+	  "channel (ipc = none)" },
+	{ PROG "ipc = none\nwatchdog = 5s\n",
+	  "app.ini:4: [program:web] watchdog: needs an IPC channel for "
+	  "heartbeats (ipc = none)" },
+	{ PROG "watchdog = 0\n",
+	  "app.ini:3: [program:web] watchdog: expected off or a duration "
+	  "like 10s, got \"0\"" },
+	{ PROG "ready_timeout = 0\n",
+	  "app.ini:3: [program:web] ready_timeout: must be more than 0, got "
+	  "\"0\"" },
+	{ PROG "min_uptime = 5s\nready_timeout = 2s\n",
+	  "app.ini:4: [program:web] ready_timeout: 2s is not more than "
+	  "min_uptime (5s): with ready = auto no worker could ever be up" },
+
+	/* later issues: not keys yet */
+	{ PROG "max_memory = 1G\n",
+	  "app.ini:3: [program:web] unknown key \"max_memory\"" },
+	{ "[socket:s]\nlisten = :80\nreuseport = yes\n" PROG,
+	  "app.ini:3: [socket:s] unknown key \"reuseport\"" },
+	{ "[clusterd]\ncontrol = /run/c.sock\n" PROG,
+	  "app.ini:2: [clusterd] unknown key \"control\"" },
+
+	/* [clusterd] values */
+	{ "[clusterd]\nlog_level = loud\n" PROG,
+	  "app.ini:2: [clusterd] log_level: expected debug, info, notice, "
+	  "warning or error, got \"loud\"" },
+
+	/* [socket:] values */
+	{ "[socket:web]\nlisten = 127.0.0.1:99999\n" PROG,
+	  "app.ini:2: [socket:web] listen: port must be 1 to 65535, got "
+	  "\"99999\"" },
+	{ "[socket:web]\nlisten = *:0\n" PROG,
+	  "app.ini:2: [socket:web] listen: port must be 1 to 65535, got "
+	  "\"0\"" },
+	{ "[socket:web]\nlisten = example.com:80\n" PROG,
+	  "app.ini:2: [socket:web] listen: HOST must be a numeric address or "
+	  "localhost, got \"example.com\"" },
+	{ "[socket:web]\nlisten = ::1:80\n" PROG,
+	  "app.ini:2: [socket:web] listen: an IPv6 address needs brackets: "
+	  "\"[::1]:80\"" },
+	{ "[socket:web]\nlisten = [::g]:80\n" PROG,
+	  "app.ini:2: [socket:web] listen: expected a numeric IPv6 address "
+	  "in brackets, got \"[::g]:80\"" },
+	{ "[socket:web]\nlisten = 8080\n" PROG,
+	  "app.ini:2: [socket:web] listen: expected HOST:PORT; for all "
+	  "addresses write \":8080\" or \"*:8080\"" },
+	{ "[socket:web]\nlisten = unix:\n" PROG,
+	  "app.ini:2: [socket:web] listen: unix socket path is empty" },
+	{ "[socket:web]\nlisten = systemd:\n" PROG,
+	  "app.ini:2: [socket:web] listen: systemd socket name is empty" },
+	{ "[socket:web]\nlisten = systemd:a:b\n" PROG,
+	  "app.ini:2: [socket:web] listen: systemd socket name \"a:b\" must "
+	  "be printable ASCII without ':'" },
+	{ "[socket:web]\nlisten = :80\nbacklog = 0\n" PROG,
+	  "app.ini:3: [socket:web] backlog: expected a number from 1 to "
+	  "65535, got \"0\"" },
+	{ "[socket:web]\nlisten = :80\nmode = 1777\n" PROG,
+	  "app.ini:3: [socket:web] mode: expected an octal number from 0 to "
+	  "0777, got \"1777\"" },
+	{ "[socket:web]\nlisten = :80\nowner = nosuchuser\n" PROG,
+	  "app.ini:3: [socket:web] owner: unknown user \"nosuchuser\"" },
+	{ "[socket:web]\nlisten = :80\nowner = root:nosuchgroup\n" PROG,
+	  "app.ini:3: [socket:web] owner: unknown group \"nosuchgroup\"" },
+	{ "[socket:web]\nlisten = :80\nowner = root:\n" PROG,
+	  "app.ini:3: [socket:web] owner: expected USER or USER:GROUP, got "
+	  "\"root:\"" },
+
+	/* [program:] values */
+	{ PROG "workers = four\n",
+	  "app.ini:3: [program:web] workers: expected a number or \"auto\", "
+	  "got \"four\"" },
+	{ PROG "workers = 0\n",
+	  "app.ini:3: [program:web] workers: expected a number from 1 to "
+	  "4096 or \"auto\", got \"0\"" },
+	{ "[program:web]\ncommand = node 'app.js\n",
+	  "app.ini:2: [program:web] command: unterminated single quote" },
+	{ "[program:web]\ncommand = '' x\n",
+	  "app.ini:2: [program:web] command: the program name is empty" },
+	{ PROG "min_uptime = ten\n",
+	  "app.ini:3: [program:web] min_uptime: expected a duration like "
+	  "500ms, 10s, 1.5m or 1h, got \"ten\"" },
+	{ PROG "stop_timeout = -1s\n",
+	  "app.ini:3: [program:web] stop_timeout: expected a duration like "
+	  "500ms, 10s, 1.5m or 1h, got \"-1s\"" },
+	{ PROG "restart_delay = 5s\nrestart_delay_max = 2s\n",
+	  "app.ini:4: [program:web] restart_delay_max: 2s is less than "
+	  "restart_delay (5s)" },
+	{ PROG "restart_delay = 1m\n",
+	  "app.ini:3: [program:web] restart_delay: 1m is more than "
+	  "restart_delay_max (30s)" },
+	{ PROG "restart = sometimes\n",
+	  "app.ini:3: [program:web] restart: expected always, on-failure or "
+	  "never, got \"sometimes\"" },
+	{ PROG "sockets = web\n",
+	  "app.ini:3: [program:web] sockets: there is no [socket:web] "
+	  "section" },
+	{ "[socket:web]\nlisten = :80\n" PROG "sockets = web, web\n",
+	  "app.ini:5: [program:web] sockets: socket \"web\" is named twice" },
+	{ PROG "sockets = , ,\n",
+	  "app.ini:3: [program:web] sockets: expected socket names separated "
+	  "by commas or spaces, got \", ,\"" },
+	{ PROG "sockets = a/b\n",
+	  "app.ini:3: [program:web] sockets: invalid socket name \"a/b\"" },
+	{ PROG "stop_signal = TERMINATE\n",
+	  "app.ini:3: [program:web] stop_signal: unknown signal "
+	  "\"TERMINATE\"; expected a name like TERM, INT, QUIT or HUP" },
+	{ PROG "stop_signal = 15\n",
+	  "app.ini:3: [program:web] stop_signal: signal numbers are not "
+	  "accepted; use a name like TERM" },
+	{ PROG "env = LISTEN_FDS=3\n",
+	  "app.ini:3: [program:web] env: LISTEN_FDS is set by clusterd; "
+	  "variables LISTEN_*, CLUSTERD_* and NODE_CHANNEL_* cannot be set" },
+	{ PROG "env = CLUSTERD_WORKER=1\n",
+	  "app.ini:3: [program:web] env: CLUSTERD_WORKER is set by clusterd; "
+	  "variables LISTEN_*, CLUSTERD_* and NODE_CHANNEL_* cannot be set" },
+	{ PROG "env = NODE_CHANNEL_FD=4\n",
+	  "app.ini:3: [program:web] env: NODE_CHANNEL_FD is set by clusterd; "
+	  "variables LISTEN_*, CLUSTERD_* and NODE_CHANNEL_* cannot be set" },
+	{ PROG "env = 1X=2\n",
+	  "app.ini:3: [program:web] env: invalid variable name \"1X\": use "
+	  "letters, digits and '_', not starting with a digit" },
+	{ PROG "env = FOO\n",
+	  "app.ini:3: [program:web] env: expected NAME=VALUE, got \"FOO\"" },
+	{ PROG "env = A=1\nenv = A=2\n",
+	  "app.ini:4: [program:web] env: A is already set by an earlier env "
+	  "line" },
+	{ PROG "user = nosuchuser\n",
+	  "app.ini:3: [program:web] user: unknown user \"nosuchuser\"" },
+	{ PROG "group = nosuchgroup\n",
+	  "app.ini:3: [program:web] group: unknown group \"nosuchgroup\"" },
+	{ PROG "umask = 0999\n",
+	  "app.ini:3: [program:web] umask: expected an octal number from 0 "
+	  "to 0777, got \"0999\"" },
+	{ PROG "limit_nofile = 0\n",
+	  "app.ini:3: [program:web] limit_nofile: expected a number from 1 "
+	  "to 1073741824, got \"0\"" },
+	{ PROG "stdout = stdout\n",
+	  "app.ini:3: [program:web] stdout: expected inherit, null or a "
+	  "file path, got \"stdout\"" },
+	{ PROG "stderr = stderr\n",
+	  "app.ini:3: [program:web] stderr: expected inherit, null, stdout "
+	  "or a file path, got \"stderr\"" },
+};
+
+START_TEST(test_bad_file)
+{
+	first_error(bad_files[_i].text, bad_files[_i].error);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc;
+
+	tc = tcase_create("good");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_continuation);
+	tcase_add_test(tc, test_relative_paths);
+	tcase_add_test(tc, test_users);
+	tcase_add_test(tc, test_misc_good);
+	tcase_add_test(tc, test_reload_twice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_long_lines);
+	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_cannot_open);
+	tcase_add_loop_test(tc, test_bad_file, 0,
+	    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
