@@ -1,0 +1,361 @@
+/*
+ * The IPC channel between the master and one worker: a Unix stream
+ * socketpair speaking newline-delimited JSON (Node.js's framing for
+ * process.send) or bare words.  Whatever a worker writes on it stays that
+ * worker's problem: lines are bounded, bad ones are dropped, a channel
+ * that keeps sending garbage is closed, and the master never blocks on it.
+ */
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clusterd.h"
+#include "log.h"
+
+#define IPC_LINE_MAX	65536	/* a message and its newline */
+#define IPC_BAD_LOGGED	5	/* bad messages logged per channel */
+#define IPC_BAD_MAX	100	/* then the channel is closed */
+
+static void	ipc_readable(struct ev_loop *, ev_io *, int);
+static int	ipc_receive(struct worker *);
+static void	ipc_lines(struct worker *);
+static void	ipc_line(struct worker *, char *, size_t);
+static void	ipc_bad(struct worker *, const char *);
+static void	ipc_close_fds(struct msghdr *);
+static int	ipc_send_handle(struct worker *, const char *, int);
+static int	bare_word(const char *, size_t);
+
+static const struct {
+	const char	*word;
+	enum ipc_kind	 kind;
+} words[] = {
+	{ "suicide",		IPC_SUICIDE },
+	{ "ready",		IPC_READY },
+	{ "heartbeat",		IPC_HEARTBEAT },
+	{ "status",		IPC_STATUS },
+	{ "NODE_HANDLE_ACK",	IPC_NODE_ACK },
+};
+
+/*
+ * What one line says.  Pure: the status text of IPC_STATUS goes to
+ * status; a malformed line gives IPC_MALFORMED and the reason in err.
+ */
+enum ipc_kind
+ipc_classify(const char *line, size_t len, char *status, size_t statuslen,
+    char *err, size_t errlen)
+{
+	struct json_msg	 m;
+	const char	*word;
+	size_t		 i;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
+	    line[len - 1] == '\t'))
+		len--;
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (len == 0)
+		return IPC_IGNORED;
+	if (bare_word(line, len)) {
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].word) == len &&
+			    memcmp(words[i].word, line, len) == 0 &&
+			    words[i].kind != IPC_STATUS)
+				return words[i].kind;
+		return IPC_IGNORED;
+	}
+	if (json_parse_msg(line, len, &m, err, errlen) == -1)
+		return IPC_MALFORMED;
+	if (m.jm_type == JSON_STRING)
+		word = m.jm_string;
+	else if (m.jm_type == JSON_OBJECT && m.jm_cmd[0] != '\0')
+		word = m.jm_cmd;
+	else if (m.jm_type == JSON_OBJECT && strcmp(m.jm_act, "suicide") == 0)
+		word = m.jm_act;
+	else
+		return IPC_IGNORED;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(words[i].word, word) != 0)
+			continue;
+		if (words[i].kind != IPC_STATUS)
+			return words[i].kind;
+		if (m.jm_type != JSON_OBJECT || !m.jm_has_status)
+			return IPC_IGNORED;
+		snprintf(status, statuslen, "%s", m.jm_status);
+		return IPC_STATUS;
+	}
+	return IPC_IGNORED;
+}
+
+/*
+ * Make the socketpair for a worker about to be forked: the master keeps
+ * one end (non-blocking), the child's end goes to *child_fd.
+ */
+int
+ipc_open(struct worker *w, int *child_fd)
+{
+	int	sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s[%d]: socketpair", w->w_prog->p_conf->pc_name,
+		    w->w_slot->sl_index);
+		return -1;
+	}
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_warn("%s[%d]: fcntl O_NONBLOCK",
+		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	ev_io_init(&w->w_ipc_io, ipc_readable, sv[0], EV_READ);
+	w->w_ipc_io.data = w;
+	*child_fd = sv[1];
+	return 0;
+}
+
+/*
+ * The worker is forked: close the child's end here, start reading, and
+ * hand over the node_handle socket if there is one.
+ */
+void
+ipc_started(struct worker *w, int child_fd)
+{
+	const struct prog_conf	*pc = w->w_prog->p_conf;
+
+	close(child_fd);
+	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
+	if (pc->pc_node_msg != NULL && ipc_send_handle(w, pc->pc_node_msg,
+	    w->w_prog->p_node_listener->l_fd) == -1)
+		ipc_close(w);
+}
+
+void
+ipc_close(struct worker *w)
+{
+	if (!ev_is_active(&w->w_ipc_io))
+		return;
+	ev_io_stop(EV_DEFAULT, &w->w_ipc_io);
+	close(w->w_ipc_io.fd);
+	free(w->w_ipc_buf);
+	w->w_ipc_buf = NULL;
+	w->w_ipc_len = 0;
+}
+
+/*
+ * {"cmd":"NODE_HANDLE","type":"net.Server","msg":MESSAGE} with the socket
+ * in the same sendmsg: what child_process's send(message, server) writes.
+ * The channel is new and empty, so the write cannot block.
+ */
+static int
+ipc_send_handle(struct worker *w, const char *msg, int fd)
+{
+	char		 quoted[1024], line[1200];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	json_quote(msg, quoted, sizeof(quoted));
+	iov.iov_base = line;
+	iov.iov_len = (size_t)snprintf(line, sizeof(line),
+	    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Server\",\"msg\":%s}\n",
+	    quoted);
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(w->w_ipc_io.fd, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)iov.iov_len) {
+		log_warn("%s[%d] (pid %ld): cannot send its server handle",
+		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index,
+		    (long)w->w_pid);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ipc_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w = io->data;
+
+	(void)loop;
+	(void)revents;
+	if (ipc_receive(w) == -1)
+		ipc_close(w);
+	else
+		ipc_lines(w);
+}
+
+/*
+ * One read per wake-up, at most what the line buffer has room for: a
+ * flooding worker gets its turn like every other event, no more.
+ * Descriptors a worker passes (Node can send handles) are closed at once.
+ */
+static int
+ipc_receive(struct worker *w)
+{
+	const char	*name = w->w_prog->p_conf->pc_name;
+	char		 cbuf[CMSG_SPACE(sizeof(int) * 16)];
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	ssize_t		 n;
+
+	if (w->w_ipc_buf == NULL &&
+	    (w->w_ipc_buf = malloc(IPC_LINE_MAX)) == NULL) {
+		log_warn("%s[%d]: IPC buffer", name, w->w_slot->sl_index);
+		return -1;
+	}
+	iov.iov_base = w->w_ipc_buf + w->w_ipc_len;
+	iov.iov_len = IPC_LINE_MAX - w->w_ipc_len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	n = recvmsg(w->w_ipc_io.fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	ipc_close_fds(&mh);
+	if (n == -1 && errno != ECONNRESET) {
+		log_warn("%s[%d] (pid %ld): IPC read", name,
+		    w->w_slot->sl_index, (long)w->w_pid);
+		return -1;
+	}
+	if (n <= 0) {
+		log_debug("%s[%d] (pid %ld) closed its IPC channel", name,
+		    w->w_slot->sl_index, (long)w->w_pid);
+		return -1;
+	}
+	w->w_ipc_len += (size_t)n;
+	return 0;
+}
+
+static void
+ipc_close_fds(struct msghdr *mh)
+{
+	struct cmsghdr	*c;
+	int		 fd;
+	size_t		 i, n;
+
+	if (mh->msg_controllen == 0)
+		return;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+/* Act on every complete line; keep a partial one for the next read. */
+static void
+ipc_lines(struct worker *w)
+{
+	char	*start, *nl;
+	size_t	 left;
+
+	if (w->w_ipc_buf == NULL)
+		return;
+	start = w->w_ipc_buf;
+	left = w->w_ipc_len;
+	while (left > 0 && (nl = memchr(start, '\n', left)) != NULL) {
+		ipc_line(w, start, (size_t)(nl - start));
+		if (w->w_ipc_buf == NULL)
+			return;		/* the line closed the channel */
+		left -= (size_t)(nl - start) + 1;
+		start = nl + 1;
+	}
+	if (left == IPC_LINE_MAX) {
+		ipc_bad(w, "a message longer than 64 KiB");
+		ipc_close(w);
+		return;
+	}
+	memmove(w->w_ipc_buf, start, left);
+	w->w_ipc_len = left;
+}
+
+static void
+ipc_line(struct worker *w, char *line, size_t len)
+{
+	char		status[sizeof(w->w_status)], err[128];
+	enum ipc_kind	kind;
+
+	kind = ipc_classify(line, len, status, sizeof(status), err,
+	    sizeof(err));
+	switch (kind) {
+	case IPC_MALFORMED:
+		ipc_bad(w, err);
+		if (w->w_ipc_bad >= IPC_BAD_MAX)
+			ipc_close(w);
+		return;
+	case IPC_IGNORED:
+		log_debug("%s[%d] (pid %ld): ignored message: %.*s",
+		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index,
+		    (long)w->w_pid, len > 200 ? 200 : (int)len, line);
+		return;
+	case IPC_NODE_ACK:
+		return;
+	default:
+		worker_message(w, kind, status);
+	}
+}
+
+static void
+ipc_bad(struct worker *w, const char *why)
+{
+	const char	*name = w->w_prog->p_conf->pc_name;
+	int		 slot = w->w_slot->sl_index;
+	long		 pid = (long)w->w_pid;
+
+	w->w_ipc_bad++;
+	if (w->w_ipc_bad <= IPC_BAD_LOGGED)
+		log_warnx("%s[%d] (pid %ld): bad IPC message dropped: %s",
+		    name, slot, pid, why);
+	if (w->w_ipc_bad == IPC_BAD_LOGGED)
+		log_warnx("%s[%d] (pid %ld): further bad IPC messages are "
+		    "not logged", name, slot, pid);
+	if (w->w_ipc_bad == IPC_BAD_MAX)
+		log_warnx("%s[%d] (pid %ld): %d bad IPC messages: closing "
+		    "its channel", name, slot, pid, IPC_BAD_MAX);
+}
+
+/* A bare word line: letters, digits, '_' and '-' only. */
+static int
+bare_word(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-'))
+			return 0;
+	return 1;
+}

@@ -1,0 +1,472 @@
+/*
+ * A small, strict JSON reader for IPC messages, and the quoting needed to
+ * write them.  Whole RFC 8259 grammar (objects, arrays, strings with every
+ * escape, numbers, literals), valid UTF-8 only, bounded nesting; of the
+ * value it keeps just what clusterd acts on: a top-level string, or the
+ * top-level "cmd", "act" and "status" string members of an object.
+ *
+ * Why not a library: Debian has several, but clusterd reads four fields
+ * from lines it has already bounded to 64 KiB; 300 lines of its own,
+ * tested with the rest, cost less than a dependency on every system.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clusterd.h"
+
+#define JSON_MAX_DEPTH	64
+
+struct jp {
+	const unsigned char	*p, *end;
+	int			 depth;
+	const char		*err;
+};
+
+static int	jp_value(struct jp *, char *, size_t, int *);
+static int	jp_object(struct jp *, struct json_msg *);
+static int	jp_array(struct jp *);
+static int	jp_string(struct jp *, char *, size_t);
+static int	jp_number(struct jp *);
+static int	jp_literal(struct jp *, const char *);
+static int	jp_utf8(struct jp *, char *, size_t *, size_t);
+static int	jp_hex4(struct jp *, unsigned *);
+static void	jp_put(char *, size_t *, size_t, unsigned);
+static void	jp_ws(struct jp *);
+static void	quote_put(char *, size_t, size_t *, const char *);
+
+/*
+ * Parse one JSON text.  Returns 0 and fills *m, or -1 with a reason in
+ * err.  Fields that do not fit their buffers are cut, never overrun.
+ */
+int
+json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
+    size_t errlen)
+{
+	struct jp	jp = { (const unsigned char *)text,
+			    (const unsigned char *)text + len, 0, NULL };
+	int		rc;
+
+	memset(m, 0, sizeof(*m));
+	m->jm_type = JSON_OTHER;
+	jp_ws(&jp);
+	if (jp.p < jp.end && *jp.p == '{') {
+		m->jm_type = JSON_OBJECT;
+		rc = jp_object(&jp, m);
+	} else if (jp.p < jp.end && *jp.p == '"') {
+		m->jm_type = JSON_STRING;
+		rc = jp_string(&jp, m->jm_string, sizeof(m->jm_string));
+	} else {
+		rc = jp_value(&jp, NULL, 0, NULL);
+	}
+	jp_ws(&jp);
+	if (rc == 0 && jp.p != jp.end) {
+		jp.err = "trailing characters after the JSON value";
+		rc = -1;
+	}
+	if (rc == -1)
+		snprintf(err, errlen, "%s at byte %zu",
+		    jp.err ? jp.err : "invalid JSON",
+		    (size_t)(jp.p - (const unsigned char *)text));
+	return rc;
+}
+
+/*
+ * Write s as a JSON string, quotes included, into out.  Returns the length
+ * it needs (like snprintf); the output is cut when that is >= outlen.
+ */
+size_t
+json_quote(const char *s, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*c;
+	char			 esc[8];
+	size_t			 n = 0;
+
+	quote_put(out, outlen, &n, "\"");
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", *c);
+		else if (*c == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (*c < 0x20)
+			snprintf(esc, sizeof(esc), "\\u00%c%c",
+			    hex[*c >> 4], hex[*c & 15]);
+		else
+			snprintf(esc, sizeof(esc), "%c", *c);
+		quote_put(out, outlen, &n, esc);
+	}
+	quote_put(out, outlen, &n, "\"");
+	if (outlen > 0)
+		out[n < outlen ? n : outlen - 1] = '\0';
+	return n;
+}
+
+static void
+quote_put(char *out, size_t outlen, size_t *n, const char *s)
+{
+	for (; *s != '\0'; s++, (*n)++)
+		if (*n + 1 < outlen)
+			out[*n] = *s;
+}
+
+static void
+jp_ws(struct jp *jp)
+{
+	while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\t' ||
+	    *jp->p == '\n' || *jp->p == '\r'))
+		jp->p++;
+}
+
+/* Any value; a string's text goes to buf when buf is given. */
+static int
+jp_value(struct jp *jp, char *buf, size_t buflen, int *is_string)
+{
+	if (is_string != NULL)
+		*is_string = 0;
+	jp_ws(jp);
+	if (jp->p >= jp->end) {
+		jp->err = "unexpected end of input";
+		return -1;
+	}
+	switch (*jp->p) {
+	case '{':
+		return jp_object(jp, NULL);
+	case '[':
+		return jp_array(jp);
+	case '"':
+		if (is_string != NULL)
+			*is_string = 1;
+		return jp_string(jp, buf, buflen);
+	case 't':
+		return jp_literal(jp, "true");
+	case 'f':
+		return jp_literal(jp, "false");
+	case 'n':
+		return jp_literal(jp, "null");
+	default:
+		return jp_number(jp);
+	}
+}
+
+/* An object; with m, its top-level cmd, act and status are kept. */
+static int
+jp_object(struct jp *jp, struct json_msg *m)
+{
+	char	 key[16], *dst;
+	size_t	 dstlen;
+	int	 is_string;
+
+	if (++jp->depth > JSON_MAX_DEPTH) {
+		jp->err = "nested too deeply";
+		return -1;
+	}
+	jp->p++;
+	jp_ws(jp);
+	if (jp->p < jp->end && *jp->p == '}') {
+		jp->p++;
+		jp->depth--;
+		return 0;
+	}
+	for (;;) {
+		jp_ws(jp);
+		if (jp->p >= jp->end || *jp->p != '"') {
+			jp->err = "expected a string as member name";
+			return -1;
+		}
+		if (jp_string(jp, key, sizeof(key)) == -1)
+			return -1;
+		jp_ws(jp);
+		if (jp->p >= jp->end || *jp->p != ':') {
+			jp->err = "expected ':'";
+			return -1;
+		}
+		jp->p++;
+		dst = NULL;
+		dstlen = 0;
+		if (m != NULL && strcmp(key, "cmd") == 0) {
+			dst = m->jm_cmd;
+			dstlen = sizeof(m->jm_cmd);
+		} else if (m != NULL && strcmp(key, "act") == 0) {
+			dst = m->jm_act;
+			dstlen = sizeof(m->jm_act);
+		} else if (m != NULL && strcmp(key, "status") == 0) {
+			dst = m->jm_status;
+			dstlen = sizeof(m->jm_status);
+		}
+		if (jp_value(jp, dst, dstlen, &is_string) == -1)
+			return -1;
+		if (dst != NULL && !is_string)
+			dst[0] = '\0';	/* only strings count */
+		if (dst != NULL && is_string && dst == m->jm_status)
+			m->jm_has_status = 1;
+		jp_ws(jp);
+		if (jp->p < jp->end && *jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (jp->p < jp->end && *jp->p == '}') {
+			jp->p++;
+			jp->depth--;
+			return 0;
+		}
+		jp->err = "expected ',' or '}'";
+		return -1;
+	}
+}
+
+static int
+jp_array(struct jp *jp)
+{
+	if (++jp->depth > JSON_MAX_DEPTH) {
+		jp->err = "nested too deeply";
+		return -1;
+	}
+	jp->p++;
+	jp_ws(jp);
+	if (jp->p < jp->end && *jp->p == ']') {
+		jp->p++;
+		jp->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (jp_value(jp, NULL, 0, NULL) == -1)
+			return -1;
+		jp_ws(jp);
+		if (jp->p < jp->end && *jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (jp->p < jp->end && *jp->p == ']') {
+			jp->p++;
+			jp->depth--;
+			return 0;
+		}
+		jp->err = "expected ',' or ']'";
+		return -1;
+	}
+}
+
+/* A string; its decoded text goes to buf (cut to fit) when buf is given. */
+static int
+jp_string(struct jp *jp, char *buf, size_t buflen)
+{
+	size_t		n = 0;
+	unsigned	cp, lo;
+
+	jp->p++;
+	for (;;) {
+		if (jp->p >= jp->end) {
+			jp->err = "unterminated string";
+			return -1;
+		}
+		if (*jp->p == '"') {
+			jp->p++;
+			break;
+		}
+		if (*jp->p < 0x20) {
+			jp->err = "control character in string";
+			return -1;
+		}
+		if (*jp->p != '\\') {
+			if (jp_utf8(jp, buf, &n, buflen) == -1)
+				return -1;
+			continue;
+		}
+		if (++jp->p >= jp->end) {
+			jp->err = "unterminated string";
+			return -1;
+		}
+		switch (*jp->p++) {
+		case '"':	cp = '"'; break;
+		case '\\':	cp = '\\'; break;
+		case '/':	cp = '/'; break;
+		case 'b':	cp = '\b'; break;
+		case 'f':	cp = '\f'; break;
+		case 'n':	cp = '\n'; break;
+		case 'r':	cp = '\r'; break;
+		case 't':	cp = '\t'; break;
+		case 'u':
+			if (jp_hex4(jp, &cp) == -1)
+				return -1;
+			if (cp >= 0xd800 && cp < 0xdc00) {
+				if (jp->end - jp->p < 6 || jp->p[0] != '\\' ||
+				    jp->p[1] != 'u') {
+					jp->err = "unpaired surrogate";
+					return -1;
+				}
+				jp->p += 2;
+				if (jp_hex4(jp, &lo) == -1)
+					return -1;
+				if (lo < 0xdc00 || lo > 0xdfff) {
+					jp->err = "unpaired surrogate";
+					return -1;
+				}
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				jp->err = "unpaired surrogate";
+				return -1;
+			}
+			break;
+		default:
+			jp->p--;
+			jp->err = "invalid escape";
+			return -1;
+		}
+		jp_put(buf, &n, buflen, cp);
+	}
+	if (buf != NULL && buflen > 0)
+		buf[n < buflen ? n : buflen - 1] = '\0';
+	return 0;
+}
+
+/* One UTF-8 sequence, validated (no overlongs, no surrogates). */
+static int
+jp_utf8(struct jp *jp, char *buf, size_t *n, size_t buflen)
+{
+	unsigned	c = *jp->p, cp, min;
+	int		more, i;
+
+	if (c < 0x80) {
+		more = 0; cp = c; min = 0;
+	} else if ((c & 0xe0) == 0xc0) {
+		more = 1; cp = c & 0x1f; min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		more = 2; cp = c & 0x0f; min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		more = 3; cp = c & 0x07; min = 0x10000;
+	} else {
+		jp->err = "invalid UTF-8";
+		return -1;
+	}
+	if (jp->end - jp->p <= more) {
+		jp->err = "invalid UTF-8";
+		return -1;
+	}
+	for (i = 1; i <= more; i++) {
+		if ((jp->p[i] & 0xc0) != 0x80) {
+			jp->err = "invalid UTF-8";
+			return -1;
+		}
+		cp = (cp << 6) | (jp->p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+		jp->err = "invalid UTF-8";
+		return -1;
+	}
+	jp->p += more + 1;
+	jp_put(buf, n, buflen, cp);
+	return 0;
+}
+
+static int
+jp_hex4(struct jp *jp, unsigned *out)
+{
+	unsigned	v = 0;
+	int		i;
+
+	if (jp->end - jp->p < 4) {
+		jp->err = "invalid \\u escape";
+		return -1;
+	}
+	for (i = 0; i < 4; i++) {
+		unsigned char	c = jp->p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else {
+			jp->err = "invalid \\u escape";
+			return -1;
+		}
+	}
+	jp->p += 4;
+	*out = v;
+	return 0;
+}
+
+/* Append code point cp as UTF-8, whole or not at all. */
+static void
+jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
+{
+	unsigned char	u[4];
+	size_t		k, i;
+
+	if (buf == NULL)
+		return;
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp; k = 1;
+	} else if (cp < 0x800) {
+		u[0] = 0xc0 | (cp >> 6); u[1] = 0x80 | (cp & 0x3f); k = 2;
+	} else if (cp < 0x10000) {
+		u[0] = 0xe0 | (cp >> 12); u[1] = 0x80 | ((cp >> 6) & 0x3f);
+		u[2] = 0x80 | (cp & 0x3f); k = 3;
+	} else {
+		u[0] = 0xf0 | (cp >> 18); u[1] = 0x80 | ((cp >> 12) & 0x3f);
+		u[2] = 0x80 | ((cp >> 6) & 0x3f); u[3] = 0x80 | (cp & 0x3f);
+		k = 4;
+	}
+	if (*n + k >= buflen)
+		return;
+	for (i = 0; i < k; i++)
+		buf[(*n)++] = (char)u[i];
+}
+
+static int
+jp_number(struct jp *jp)
+{
+	const unsigned char	*start = jp->p;
+
+	if (jp->p < jp->end && *jp->p == '-')
+		jp->p++;
+	if (jp->p < jp->end && *jp->p == '0')
+		jp->p++;
+	else if (jp->p < jp->end && *jp->p >= '1' && *jp->p <= '9')
+		while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
+			jp->p++;
+	else {
+		jp->p = start;
+		jp->err = "expected a JSON value";
+		return -1;
+	}
+	if (jp->p < jp->end && *jp->p == '.') {
+		jp->p++;
+		if (jp->p >= jp->end || *jp->p < '0' || *jp->p > '9') {
+			jp->err = "digit expected after '.'";
+			return -1;
+		}
+		while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
+			jp->p++;
+	}
+	if (jp->p < jp->end && (*jp->p == 'e' || *jp->p == 'E')) {
+		jp->p++;
+		if (jp->p < jp->end && (*jp->p == '+' || *jp->p == '-'))
+			jp->p++;
+		if (jp->p >= jp->end || *jp->p < '0' || *jp->p > '9') {
+			jp->err = "digit expected in exponent";
+			return -1;
+		}
+		while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
+			jp->p++;
+	}
+	return 0;
+}
+
+static int
+jp_literal(struct jp *jp, const char *word)
+{
+	size_t	len = strlen(word);
+
+	if ((size_t)(jp->end - jp->p) < len ||
+	    memcmp(jp->p, word, len) != 0) {
+		jp->err = "expected a JSON value";
+		return -1;
+	}
+	jp->p += len;
+	return 0;
+}

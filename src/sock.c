@@ -1,0 +1,291 @@
+/*
+ * Listening sockets.  The master binds every socket once, before any
+ * worker starts, and never accepts on them: the kernel hands connections
+ * straight to the workers.  They stay blocking (as systemd passes them),
+ * since a worker may well call a blocking accept().
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clusterd.h"
+#include "log.h"
+
+static int	tcp_open(const struct sock_conf *, char *, size_t);
+static int	tcp_any_open(const struct sock_conf *, char *, size_t);
+static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
+		    const struct sock_conf *, char *, size_t);
+static int	unix_open(const struct sock_conf *, char *, size_t);
+static int	unix_clear_stale(const char *, char *, size_t);
+static int	unix_bind(int, const struct sockaddr_un *,
+		    const struct sock_conf *, char *, size_t);
+
+/*
+ * Open, bind and listen on one configured socket.  On failure err says
+ * which step failed, for which address, and why.
+ */
+struct listener *
+sock_open(const struct sock_conf *sc, char *err, size_t errlen)
+{
+	struct listener	*l;
+	int		 fd;
+
+	switch (sc->sc_addr.la_kind) {
+	case ADDR_TCP:
+		fd = tcp_open(sc, err, errlen);
+		break;
+	case ADDR_UNIX:
+		fd = unix_open(sc, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "%s: systemd sockets are not supported",
+		    sc->sc_listen);
+		return NULL;
+	}
+	if (fd == -1)
+		return NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->l_name = strdup(sc->sc_name)) == NULL ||
+	    (l->l_listen = strdup(sc->sc_listen)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		close(fd);
+		if (l != NULL)
+			free(l->l_name);
+		free(l);
+		return NULL;
+	}
+	l->l_addr = sc->sc_addr;
+	l->l_fd = fd;
+	return l;
+}
+
+/* Close a listener; a unix socket's file goes with it. */
+void
+sock_close(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->l_fd != -1 && close(l->l_fd) == -1)
+		log_warn("close socket %s", l->l_name);
+	if (l->l_addr.la_kind == ADDR_UNIX && unlink(l->l_addr.la_path) == -1 &&
+	    errno != ENOENT)
+		log_warn("unlink %s", l->l_addr.la_path);
+	free(l->l_name);
+	free(l->l_listen);
+	free(l);
+}
+
+static int
+tcp_open(const struct sock_conf *sc, char *err, size_t errlen)
+{
+	const struct listen_addr	*la = &sc->sc_addr;
+	struct sockaddr_in		 sin;
+	struct sockaddr_in6		 sin6;
+	const char			*host;
+	int				 fd;
+
+	if (la->la_any)
+		return tcp_any_open(sc, err, errlen);
+	host = strcmp(la->la_host, "localhost") == 0 ? "127.0.0.1" :
+	    la->la_host;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(la->la_port);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			goto fail;
+		return tcp_bind_listen(fd, (struct sockaddr *)&sin,
+		    sizeof(sin), sc, err, errlen);
+	}
+	if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(la->la_port);
+		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			goto fail;
+		return tcp_bind_listen(fd, (struct sockaddr *)&sin6,
+		    sizeof(sin6), sc, err, errlen);
+	}
+	snprintf(err, errlen, "%s: not a numeric address", la->la_host);
+	return -1;
+ fail:
+	snprintf(err, errlen, "socket %s: %s", sc->sc_listen, strerror(errno));
+	return -1;
+}
+
+/* *:PORT: IPv6 with IPV6_V6ONLY off, or IPv4 when the host has no IPv6. */
+static int
+tcp_any_open(const struct sock_conf *sc, char *err, size_t errlen)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	int			fd, off = 0;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == 0) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_addr = in6addr_any;
+		sin6.sin6_port = htons(sc->sc_addr.la_port);
+		return tcp_bind_listen(fd, (struct sockaddr *)&sin6,
+		    sizeof(sin6), sc, err, errlen);
+	}
+	if (fd != -1)
+		close(fd);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket %s: %s", sc->sc_listen,
+		    strerror(errno));
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	sin.sin_port = htons(sc->sc_addr.la_port);
+	return tcp_bind_listen(fd, (struct sockaddr *)&sin, sizeof(sin), sc,
+	    err, errlen);
+}
+
+static int
+tcp_bind_listen(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct sock_conf *sc, char *err, size_t errlen)
+{
+	int	on = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+		snprintf(err, errlen, "setsockopt SO_REUSEADDR %s: %s",
+		    sc->sc_listen, strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, sa, salen) == -1) {
+		snprintf(err, errlen, "bind %s: %s", sc->sc_listen,
+		    strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, sc->sc_backlog) == -1) {
+		snprintf(err, errlen, "listen %s: %s", sc->sc_listen,
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+ fail:
+	close(fd);
+	return -1;
+}
+
+static int
+unix_open(const struct sock_conf *sc, char *err, size_t errlen)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sc->sc_addr.la_path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", sc->sc_listen);
+		return -1;
+	}
+	strcpy(sun.sun_path, sc->sc_addr.la_path);
+	if (unix_clear_stale(sun.sun_path, err, errlen) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket %s: %s", sc->sc_listen,
+		    strerror(errno));
+		return -1;
+	}
+	if (unix_bind(fd, &sun, sc, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A socket file left by a dead process is replaced; one that something
+ * still answers on is not ours to take, and a file that is not a socket
+ * is never removed.
+ */
+static int
+unix_clear_stale(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	int			fd, live;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "stat %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+	    errno == EAGAIN;
+	close(fd);
+	if (live) {
+		snprintf(err, errlen, "%s is in use by another process", path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		snprintf(err, errlen, "unlink stale %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The umask around bind gives the file its mode from the first instant. */
+static int
+unix_bind(int fd, const struct sockaddr_un *sun, const struct sock_conf *sc,
+    char *err, size_t errlen)
+{
+	mode_t	old;
+	int	rc;
+
+	old = umask(~sc->sc_mode & 0777);
+	rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	umask(old);
+	if (rc == -1) {
+		snprintf(err, errlen, "bind %s: %s", sc->sc_listen,
+		    strerror(errno));
+		return -1;
+	}
+	if (sc->sc_has_owner &&
+	    lchown(sun->sun_path, sc->sc_uid, sc->sc_gid) == -1) {
+		snprintf(err, errlen, "chown %s: %s", sun->sun_path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, sc->sc_backlog) == -1) {
+		snprintf(err, errlen, "listen %s: %s", sc->sc_listen,
+		    strerror(errno));
+		goto fail;
+	}
+	return 0;
+ fail:
+	unlink(sun->sun_path);
+	return -1;
+}

@@ -1,0 +1,336 @@
+/*
+ * Starting a worker: fork, then in the child a fixed checklist ending in
+ * exec.  Whatever step fails, the child writes the step and errno to a
+ * close-on-exec pipe and exits 127; the master reads the pipe and reports
+ * the real error (an exec that succeeds just closes the pipe).
+ *
+ * The child is single-threaded, so the plain libc calls below are safe
+ * between fork and exec.
+ */
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clusterd.h"
+#include "log.h"
+
+extern char **environ;
+
+/* Everything the child needs, prepared by the master before fork. */
+struct spawn_ctx {
+	const struct prog_conf	*sp_conf;
+	char			**sp_envp;
+	int			 sp_fds[3 + 64 + 1]; /* to place at 0, 1, ... */
+	int			 sp_nfds;
+	int			 sp_status;	  /* write end of the pipe */
+	pid_t			 sp_master;
+};
+
+#define MAX_PASSED_FDS	64
+
+static void	child_run(struct spawn_ctx *) __attribute__((noreturn));
+static void	child_fail(struct spawn_ctx *, int) __attribute__((noreturn));
+static int	child_stdio(struct spawn_ctx *);
+static int	child_open_output(const struct output_conf *, int);
+static int	child_place_fds(struct spawn_ctx *);
+static void	child_reset_signals(void);
+static int	child_drop_privileges(const struct prog_conf *, int *);
+
+/*
+ * Fork and exec a worker of p for the given slot, passing ipc_fd (or -1)
+ * after its sockets.  Returns its pid and the read end of its exec-status
+ * pipe in *status_fd (non-blocking), or -1 with the reason logged.
+ */
+pid_t
+spawn_worker(const struct program *p, int slot, int ipc_fd, int *status_fd)
+{
+	struct spawn_ctx	 ctx;
+	int			 pipefd[2];
+	size_t			 i;
+	pid_t			 pid;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sp_conf = p->p_conf;
+	ctx.sp_master = getpid();
+	if (p->p_conf->pc_nsockets > MAX_PASSED_FDS) {
+		log_warnx("%s: too many sockets", p->p_conf->pc_name);
+		return -1;
+	}
+	for (i = 0; i < p->p_conf->pc_nsockets; i++)
+		ctx.sp_fds[3 + i] = p->p_listeners[i]->l_fd;
+	ctx.sp_nfds = 3 + (int)p->p_conf->pc_nsockets;
+	if (ipc_fd != -1)
+		ctx.sp_fds[ctx.sp_nfds++] = ipc_fd;
+	ctx.sp_envp = env_build(p, slot, ctx.sp_master,
+	    ipc_fd != -1 ? ctx.sp_nfds - 1 : -1, environ);
+	if (ctx.sp_envp == NULL) {
+		log_warnx("%s[%d]: cannot build environment: %s",
+		    p->p_conf->pc_name, slot, strerror(ENOMEM));
+		return -1;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) == -1) {
+		log_warn("%s[%d]: pipe", p->p_conf->pc_name, slot);
+		env_free(ctx.sp_envp);
+		return -1;
+	}
+	ctx.sp_status = pipefd[1];
+	if ((pid = fork()) == -1) {
+		log_warn("%s[%d]: fork", p->p_conf->pc_name, slot);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		env_free(ctx.sp_envp);
+		return -1;
+	}
+	if (pid == 0)
+		child_run(&ctx);
+	/*
+	 * Also from this side, so that a stop sent before the child got to
+	 * its own setpgid still reaches the whole group.
+	 */
+	if (setpgid(pid, pid) == -1 && errno != EACCES && errno != ESRCH)
+		log_warn("%s[%d]: setpgid %ld", p->p_conf->pc_name, slot,
+		    (long)pid);
+	close(pipefd[1]);
+	env_free(ctx.sp_envp);
+	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == -1)
+		log_warn("%s[%d]: fcntl O_NONBLOCK", p->p_conf->pc_name, slot);
+	*status_fd = pipefd[0];
+	return pid;
+}
+
+/* Turn a child's failure report into the operator's message. */
+void
+spawn_describe(const struct prog_conf *pc, const struct spawn_status *ss,
+    char *buf, size_t len)
+{
+	const char	*e = strerror(ss->ss_errno);
+
+	switch (ss->ss_stage) {
+	case STAGE_PGID:
+		snprintf(buf, len, "cannot create a process group: %s", e);
+		break;
+	case STAGE_STDIO:
+		snprintf(buf, len, "cannot open its output: %s", e);
+		break;
+	case STAGE_FDS:
+		snprintf(buf, len, "cannot pass its sockets: %s", e);
+		break;
+	case STAGE_LIMIT:
+		snprintf(buf, len, "cannot set limit_nofile to %llu: %s",
+		    (unsigned long long)pc->pc_nofile, e);
+		break;
+	case STAGE_GROUP:
+		snprintf(buf, len, "cannot set group %lu: %s",
+		    (unsigned long)pc->pc_gid, e);
+		break;
+	case STAGE_USER:
+		snprintf(buf, len, "cannot set user %s: %s",
+		    pc->pc_user ? pc->pc_user : "?", e);
+		break;
+	case STAGE_VERIFY:
+		snprintf(buf, len, "privileges were not dropped as asked");
+		break;
+	case STAGE_PDEATHSIG:
+		snprintf(buf, len, "cannot set the parent-death signal: %s", e);
+		break;
+	case STAGE_CHDIR:
+		snprintf(buf, len, "cannot change directory to %s: %s",
+		    pc->pc_directory ? pc->pc_directory : "?", e);
+		break;
+	default:
+		snprintf(buf, len, "cannot execute %s: %s", pc->pc_argv[0], e);
+		break;
+	}
+}
+
+/*
+ * The checklist, in order: own process group; stdio, sockets at 3.. and
+ * nothing else open; an empty signal mask and default dispositions (libev
+ * blocks signals, and ignored signals survive exec); resource limit while
+ * still privileged; groups, gid, uid, verified; umask; directory; the
+ * parent-death signal, which a uid change would clear; exec.
+ */
+static void
+child_run(struct spawn_ctx *ctx)
+{
+	const struct prog_conf	*pc = ctx->sp_conf;
+	struct rlimit		 rl;
+	int			 stage;
+
+	if (setpgid(0, 0) == -1)
+		child_fail(ctx, STAGE_PGID);
+	if (child_stdio(ctx) == -1)
+		child_fail(ctx, STAGE_STDIO);
+	if (child_place_fds(ctx) == -1)
+		child_fail(ctx, STAGE_FDS);
+	child_reset_signals();
+	if (pc->pc_has_nofile) {
+		rl.rlim_cur = rl.rlim_max = pc->pc_nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			child_fail(ctx, STAGE_LIMIT);
+	}
+	if (child_drop_privileges(pc, &stage) == -1)
+		child_fail(ctx, stage);
+	if (pc->pc_has_umask)
+		umask(pc->pc_umask);
+	if (pc->pc_directory != NULL && chdir(pc->pc_directory) == -1)
+		child_fail(ctx, STAGE_CHDIR);
+	if (prctl(PR_SET_PDEATHSIG, pc->pc_stop_signal) == -1)
+		child_fail(ctx, STAGE_PDEATHSIG);
+	if (getppid() != ctx->sp_master)
+		_exit(0);	/* the master died before we could notice */
+	env_fill_listen_pid(ctx->sp_envp, getpid());
+	environ = ctx->sp_envp;	/* so PATH from env lines is searched */
+	execvp(pc->pc_argv[0], pc->pc_argv);
+	child_fail(ctx, STAGE_EXEC);
+}
+
+static void
+child_fail(struct spawn_ctx *ctx, int stage)
+{
+	struct spawn_status	ss;
+	ssize_t			n;
+
+	ss.ss_stage = stage;
+	ss.ss_errno = errno;
+	do
+		n = write(ctx->sp_status, &ss, sizeof(ss));
+	while (n == -1 && errno == EINTR);
+	_exit(127);
+}
+
+/* Choose the sources of fds 0, 1 and 2. */
+static int
+child_stdio(struct spawn_ctx *ctx)
+{
+	const struct prog_conf	*pc = ctx->sp_conf;
+	int			 fd;
+
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	ctx->sp_fds[0] = fd;
+	if ((ctx->sp_fds[1] = child_open_output(&pc->pc_stdout, 1)) == -1)
+		return -1;
+	if (pc->pc_stderr.o_mode == OUTPUT_STDOUT)
+		ctx->sp_fds[2] = ctx->sp_fds[1];
+	else if ((ctx->sp_fds[2] = child_open_output(&pc->pc_stderr, 2)) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+child_open_output(const struct output_conf *oc, int inherited)
+{
+	switch (oc->o_mode) {
+	case OUTPUT_NULL:
+		return open("/dev/null", O_WRONLY | O_CLOEXEC);
+	case OUTPUT_FILE:
+		return open(oc->o_path,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	default:
+		/* clusterd's own; /dev/null if it has none */
+		if (fcntl(inherited, F_GETFD) == -1)
+			return open("/dev/null", O_WRONLY | O_CLOEXEC);
+		return inherited;
+	}
+}
+
+/*
+ * Move every source fd above the target range first, so that placing one
+ * never overwrites another, then dup2 them into place (dup2 clears
+ * close-on-exec).  The status pipe goes right after them, still
+ * close-on-exec, and everything above is closed.
+ */
+static int
+child_place_fds(struct spawn_ctx *ctx)
+{
+	int	high[3 + MAX_PASSED_FDS + 1], i, n = ctx->sp_nfds, status;
+
+	for (i = 0; i < n; i++)
+		if ((high[i] = fcntl(ctx->sp_fds[i], F_DUPFD_CLOEXEC,
+		    n + 1)) == -1)
+			return -1;
+	if ((status = fcntl(ctx->sp_status, F_DUPFD_CLOEXEC, n + 1)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (dup2(high[i], i) == -1)
+			return -1;
+	if (dup3(status, n, O_CLOEXEC) == -1)
+		return -1;
+	ctx->sp_status = n;
+	if (close_range((unsigned)n + 1, ~0U, 0) == -1) {
+		int fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+		for (fd = n + 1; fd < max; fd++)
+			close(fd);
+	}
+	return 0;
+}
+
+static void
+child_reset_signals(void)
+{
+	sigset_t	set;
+	int		sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);	/* EINVAL for some: fine */
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/*
+ * Supplementary groups, then gid, then uid: once the uid is gone the rest
+ * cannot be changed.  Then check that it took, and that root cannot be
+ * regained.  Without root, only "no change" is possible.
+ */
+static int
+child_drop_privileges(const struct prog_conf *pc, int *stage)
+{
+	int	root = geteuid() == 0;
+
+	*stage = STAGE_GROUP;
+	if (pc->pc_has_group && pc->pc_gid != getegid()) {
+		if (!root) {
+			errno = EPERM;
+			return -1;
+		}
+	}
+	if (root && pc->pc_user != NULL &&
+	    initgroups(pc->pc_user, pc->pc_gid) == -1)
+		return -1;
+	if (root && pc->pc_user == NULL && pc->pc_has_group &&
+	    setgroups(1, &pc->pc_gid) == -1)
+		return -1;
+	if (pc->pc_has_group && setresgid(pc->pc_gid, pc->pc_gid,
+	    pc->pc_gid) == -1)
+		return -1;
+	*stage = STAGE_USER;
+	if (pc->pc_user != NULL && pc->pc_uid != geteuid() && !root) {
+		errno = EPERM;
+		return -1;
+	}
+	if (pc->pc_user != NULL && setresuid(pc->pc_uid, pc->pc_uid,
+	    pc->pc_uid) == -1)
+		return -1;
+	*stage = STAGE_VERIFY;
+	errno = EPERM;
+	if (pc->pc_user != NULL && (getuid() != pc->pc_uid ||
+	    geteuid() != pc->pc_uid || (pc->pc_uid != 0 && setuid(0) == 0)))
+		return -1;
+	if (pc->pc_has_group && (getgid() != pc->pc_gid ||
+	    getegid() != pc->pc_gid))
+		return -1;
+	return 0;
+}
