@@ -2,7 +2,8 @@
 #
 #   make run       install missing build dependencies, build, run the example
 #   make check     the same set-up, then every test
-#   make install   PREFIX=/usr/local DESTDIR=
+#   make install   PREFIX=/usr/local DESTDIR= (SYSTEMD_UNITDIR= for the units)
+#   make units     systemd-analyze verify the systemd units (part of check)
 #   make SANITIZE=1 check   the same under AddressSanitizer + UBSan
 #   make WERROR=1  warnings are errors (CI)
 
@@ -12,6 +13,7 @@ UBINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 INCDIR	?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -52,7 +54,8 @@ WORKER_BINS = $(patsubst tests/workers/%.c,$(B)/tests/workers/%,\
 	     $(wildcard tests/workers/*.c))
 EXAMPLE_BINS = $(B)/examples/hello
 
-.PHONY: all deps run check unit integration install uninstall clean bench
+.PHONY: all deps run check unit integration units install uninstall clean \
+	bench
 
 all: $(B)/clusterd clusterd examples/hello
 
@@ -81,7 +84,7 @@ run: deps
 check: deps
 	@sh build-aux/deps.sh test
 	$(MAKE) all
-	$(MAKE) unit integration
+	$(MAKE) unit integration units
 
 unit: $(TEST_BINS) $(WORKER_BINS)
 	@set -e; for t in $(UNIT_SRCS:tests/%.c=$(B)/tests/%); do \
@@ -95,6 +98,27 @@ integration: $(B)/clusterd $(TEST_BINS) $(WORKER_BINS) $(EXAMPLE_BINS)
 		EXAMPLES=$(CURDIR)/$(B)/examples \
 		$$t; done
 
+# The units as make install writes them, but run from the build tree, and
+# their man pages found in man/: systemd-analyze verify checks both.  It
+# only warns about unknown keys, so any output is a failure.
+UNITS_IN = clusterd.service clusterd@.service
+units: $(B)/clusterd
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for u in $(UNITS_IN); do \
+		sed -e 's|@SBINDIR@|$(CURDIR)/$(B)|g' \
+		    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		    systemd/$$u.in >"$$d/$$u"; done; \
+	cp systemd/clusterd.socket "$$d/"; \
+	mkdir -p "$$d/man/man5" "$$d/man/man8"; \
+	cp man/clusterd.8 "$$d/man/man8/"; \
+	cp man/clusterd.ini.5 "$$d/man/man5/"; \
+	man=yes; command -v man >/dev/null || man=no; \
+	out=$$(cd "$$d" && MANPATH="$$d/man" systemd-analyze verify \
+	    --man=$$man ./clusterd.service ./clusterd@test.service \
+	    ./clusterd.socket 2>&1) || { echo "$$out"; exit 1; }; \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "systemd-analyze verify: $(UNITS_IN) clusterd.socket: ok"
+
 $(B)/clusterd: $(DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBS)
 
@@ -106,9 +130,10 @@ $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc $(CHECK_CFLAGS) -c -o $@ $<
 
-$(B)/tests/check_daemon%: $(B)/tests/check_daemon%.o $(B)/tests/harness.o \
-	    $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+# Integration tests drive the real daemon from outside: harness only.
+INTEG_BINS = $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
+$(INTEG_BINS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
@@ -129,12 +154,23 @@ install: $(B)/clusterd
 	install -m 0644 man/clusterd.ini.5 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5
 	install -m 0644 include/clusterd.h $(DESTDIR)$(INCDIR)/clusterd.h
+	install -d $(DESTDIR)$(SYSTEMD_UNITDIR)
+	set -e; for u in $(UNITS_IN); do \
+		sed -e 's|@SBINDIR@|$(BINDIR)|g' \
+		    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/$$u.in \
+		    >$(DESTDIR)$(SYSTEMD_UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/$$u; done
+	install -m 0644 systemd/clusterd.socket \
+	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.socket
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/clusterd \
 	    $(DESTDIR)$(MANDIR)/man8/clusterd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5 \
-	    $(DESTDIR)$(INCDIR)/clusterd.h
+	    $(DESTDIR)$(INCDIR)/clusterd.h \
+	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.service \
+	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd@.service \
+	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.socket
 
 clean:
 	rm -rf build clusterd examples/hello

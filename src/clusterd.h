@@ -87,8 +87,11 @@ enum ready_mode {
 	READY_EXEC		/* up as soon as it has exec'd */
 };
 
+struct config;
+
 struct prog_conf {
 	struct prog_conf	*pc_next;
+	struct config		*pc_cfg;	/* the configuration it is in */
 	char			*pc_name;
 	int			 pc_line;	/* of the [program:NAME] header */
 	char			**pc_argv;	/* NULL-terminated */
@@ -124,6 +127,7 @@ struct prog_conf {
 };
 
 struct config {
+	int			 cf_refs;	/* config_hold/config_release */
 	char			*cf_path;	/* as given on the command line */
 	char			*cf_dir;	/* its directory, absolute */
 	char			*cf_pidfile;	/* absolute, or NULL */
@@ -176,25 +180,41 @@ struct slot {
 	int			 sl_index;
 	enum slot_state		 sl_state;
 	struct worker		*sl_worker;	/* current worker, or NULL */
+	struct worker		*sl_next;	/* its replacement while a
+						   rolling restart waits for
+						   it to be ready */
 	unsigned		 sl_streak;	/* fast failures in a row */
 	unsigned		 sl_restarts;	/* replacements so far */
 	ev_timer		 sl_backoff;
 };
 
+enum program_state {
+	PROGRAM_RUNNING,
+	PROGRAM_ROLLING,	/* a rolling restart is under way */
+	PROGRAM_STOPPED,	/* stopped by request: nothing restarts */
+	PROGRAM_REMOVED		/* gone from the configuration; freed once
+				   its last worker is */
+};
+
 struct program {
 	struct program		*p_next;
-	struct prog_conf	*p_conf;
+	struct prog_conf	*p_conf;	/* current; config held */
+	enum program_state	 p_state;
 	struct listener		**p_listeners;	/* in pc_sockets order */
 	struct listener		*p_node_listener; /* node_handle's socket */
 	struct slot		**p_slots;
 	int			 p_nslots;
+	int			 p_roll_next;	/* next slot to roll */
+	int			 p_roll_target;	/* slots once it is done */
+	int			 p_roll_failed;	/* the last roll stopped */
 };
 
 struct worker {
 	struct worker		*w_next;	/* every worker not yet freed */
 	struct program		*w_prog;
-	struct slot		*w_slot;	/* its slot; the slot's current
-						   worker unless replaced */
+	struct prog_conf	*w_conf;	/* started with; config held */
+	struct slot		*w_slot;	/* NULL once its slot is gone */
+	int			 w_index;	/* slot index, for messages */
 	pid_t			 w_pid;
 	enum worker_state	 w_state;
 	ev_tstamp		 w_started;	/* ev_now() at fork */
@@ -275,6 +295,8 @@ enum next_step	 policy_after_exit(const struct prog_conf *, int, double,
 /* config.c */
 struct config	*config_load(const char *, char **);
 void		 config_free(struct config *);
+void		 config_hold(struct config *);
+void		 config_release(struct config *);
 struct sock_conf *config_find_socket(const struct config *, const char *);
 
 /* json.c */
@@ -315,6 +337,7 @@ int		 cpu_available(void);
 /* sock.c */
 struct listener	*sock_open(const struct sock_conf *, char *, size_t);
 void		 sock_close(struct listener *);
+int		 sock_update(struct listener *, const struct sock_conf *);
 
 /* spawn.c */
 pid_t		 spawn_worker(const struct program *, int, int, int *);
@@ -330,23 +353,57 @@ void		 worker_reap(pid_t, int);
 void		 worker_message(struct worker *, enum ipc_kind, const char *);
 int		 worker_count(void);
 void		 worker_foreach(void (*)(struct worker *));
+struct worker	*worker_first(void);
+void		 worker_detach_slot(struct slot *);
 const char	*worker_state_name(enum worker_state);
 
 /* program.c */
 struct program	*program_create(struct prog_conf *, struct listener *);
+int		 program_reconfigure(struct program *, struct prog_conf *,
+		    struct listener *);
 void		 program_start(struct program *);
 void		 program_stop(struct program *);
+void		 program_remove(struct program *);
+int		 program_roll(struct program *);
+int		 program_scale(struct program *, int);
+void		 program_signal(struct program *, int);
 void		 program_free(struct program *);
+int		 program_has_workers(const struct program *);
 void		 program_worker_stable(struct worker *);
+void		 program_worker_ready(struct worker *);
 void		 program_worker_exited(struct worker *, int);
 void		 program_worker_suicide(struct worker *);
+void		 program_status(const struct program *, char *, size_t);
+
+/* notify.c: systemd's sd_notify protocol, when NOTIFY_SOCKET is set. */
+void		 notify_init(void);
+void		 notify_ready(const char *);
+void		 notify_reloading(void);
+void		 notify_stopping(void);
+void		 notify_status(const char *);
+
+/* sdlisten.c: sockets systemd passed to clusterd itself. */
+int		 sdlisten_init(void);
+int		 sdlisten_take(const char *, char *, size_t);
+int		 sdlisten_has(const char *);
 
 /* cluster.c */
-int		 cluster_init(struct config *);
+typedef void	(*reload_cb)(void *, int, const char *);
+
+int		 cluster_init(struct config *, int);
 void		 cluster_start(void);
 int		 cluster_shutting_down(void);
 void		 cluster_shutdown(int);
+void		 cluster_reload(void);
+void		 cluster_reload_wait(reload_cb, void *);
+void		 cluster_reload_cancel(void *);
+void		 cluster_scale_all(int);
+void		 cluster_changed(void);
+void		 cluster_roll_done(struct program *, int, const char *);
 void		 cluster_worker_freed(void);
 void		 cluster_cleanup(void);
+struct program	*cluster_programs(void);
+struct program	*cluster_find_program(const char *);
+const struct config *cluster_config(void);
 
 #endif /* CLUSTERD_H */

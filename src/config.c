@@ -131,6 +131,7 @@ struct cfg_parse {
 	size_t			 cp_errcap;
 };
 
+static struct config *config_adopt(struct config *);
 static void	 cfg_error(struct cfg_parse *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	 key_error(struct cfg_parse *, const struct section *, int,
@@ -1551,7 +1552,7 @@ config_load(const char *path, char **errtext)
 	}
 	parse_free(&cp);
 	if (cp.cp_nerrs == 0)
-		return cp.cp_cfg;
+		return config_adopt(cp.cp_cfg);
 	config_free(cp.cp_cfg);
 	if ((*errtext = errors_text(&cp)) == NULL)
 		*errtext = strdup("out of memory\n");
@@ -1581,6 +1582,36 @@ prog_conf_free(struct prog_conf *pc)
 	free(pc->pc_node_msg);
 	free(pc->pc_node_socket);
 	free(pc);
+}
+
+/*
+ * A loaded configuration is shared: the cluster holds it while it is
+ * current, and every worker holds the one it was started with, so that a
+ * worker of the old generation still has its stop_signal and stop_timeout
+ * after a reload.  The last release frees it.
+ */
+static struct config *
+config_adopt(struct config *cfg)
+{
+	struct prog_conf	*pc;
+
+	cfg->cf_refs = 1;
+	for (pc = cfg->cf_progs; pc != NULL; pc = pc->pc_next)
+		pc->pc_cfg = cfg;
+	return cfg;
+}
+
+void
+config_hold(struct config *cfg)
+{
+	cfg->cf_refs++;
+}
+
+void
+config_release(struct config *cfg)
+{
+	if (cfg != NULL && --cfg->cf_refs <= 0)
+		config_free(cfg);
 }
 
 void

@@ -23,9 +23,13 @@ struct envbuf {
 	int	  e_failed;
 };
 
+/*
+ * What systemd addressed to clusterd itself, and leftovers that would
+ * name descriptors this worker does not have (clusterd run by clusterd).
+ */
 static const char *stripped[] = {
-	"LISTEN_", "NOTIFY_SOCKET=", "WATCHDOG_", "CLUSTERD_", "NODE_CHANNEL_",
-	NULL
+	"LISTEN_", "NOTIFY_SOCKET=", "WATCHDOG_", "CLUSTERD_FD_",
+	"CLUSTERD_IPC_FD=", "NODE_CHANNEL_", NULL
 };
 
 static int	env_is_stripped(const char *);

@@ -105,13 +105,13 @@ ipc_open(struct worker *w, int *child_fd)
 	int	sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("%s[%d]: socketpair", w->w_prog->p_conf->pc_name,
-		    w->w_slot->sl_index);
+		log_warn("%s[%d]: socketpair", w->w_conf->pc_name,
+		    w->w_index);
 		return -1;
 	}
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
 		log_warn("%s[%d]: fcntl O_NONBLOCK",
-		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index);
+		    w->w_conf->pc_name, w->w_index);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -129,7 +129,7 @@ ipc_open(struct worker *w, int *child_fd)
 void
 ipc_started(struct worker *w, int child_fd)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 
 	close(child_fd);
 	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
@@ -189,7 +189,7 @@ ipc_send_handle(struct worker *w, const char *msg, int fd)
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)iov.iov_len) {
 		log_warn("%s[%d] (pid %ld): cannot send its server handle",
-		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index,
+		    w->w_conf->pc_name, w->w_index,
 		    (long)w->w_pid);
 		return -1;
 	}
@@ -217,7 +217,7 @@ ipc_readable(struct ev_loop *loop, ev_io *io, int revents)
 static int
 ipc_receive(struct worker *w)
 {
-	const char	*name = w->w_prog->p_conf->pc_name;
+	const char	*name = w->w_conf->pc_name;
 	char		 cbuf[CMSG_SPACE(sizeof(int) * 16)];
 	struct msghdr	 mh;
 	struct iovec	 iov;
@@ -225,7 +225,7 @@ ipc_receive(struct worker *w)
 
 	if (w->w_ipc_buf == NULL &&
 	    (w->w_ipc_buf = malloc(IPC_LINE_MAX)) == NULL) {
-		log_warn("%s[%d]: IPC buffer", name, w->w_slot->sl_index);
+		log_warn("%s[%d]: IPC buffer", name, w->w_index);
 		return -1;
 	}
 	iov.iov_base = w->w_ipc_buf + w->w_ipc_len;
@@ -241,12 +241,12 @@ ipc_receive(struct worker *w)
 	ipc_close_fds(&mh);
 	if (n == -1 && errno != ECONNRESET) {
 		log_warn("%s[%d] (pid %ld): IPC read", name,
-		    w->w_slot->sl_index, (long)w->w_pid);
+		    w->w_index, (long)w->w_pid);
 		return -1;
 	}
 	if (n <= 0) {
 		log_debug("%s[%d] (pid %ld) closed its IPC channel", name,
-		    w->w_slot->sl_index, (long)w->w_pid);
+		    w->w_index, (long)w->w_pid);
 		return -1;
 	}
 	w->w_ipc_len += (size_t)n;
@@ -316,7 +316,7 @@ ipc_line(struct worker *w, char *line, size_t len)
 		return;
 	case IPC_IGNORED:
 		log_debug("%s[%d] (pid %ld): ignored message: %.*s",
-		    w->w_prog->p_conf->pc_name, w->w_slot->sl_index,
+		    w->w_conf->pc_name, w->w_index,
 		    (long)w->w_pid, len > 200 ? 200 : (int)len, line);
 		return;
 	case IPC_NODE_ACK:
@@ -329,8 +329,8 @@ ipc_line(struct worker *w, char *line, size_t len)
 static void
 ipc_bad(struct worker *w, const char *why)
 {
-	const char	*name = w->w_prog->p_conf->pc_name;
-	int		 slot = w->w_slot->sl_index;
+	const char	*name = w->w_conf->pc_name;
+	int		 slot = w->w_index;
 	long		 pid = (long)w->w_pid;
 
 	w->w_ipc_bad++;

@@ -16,7 +16,7 @@
 #include "clusterd.h"
 #include "log.h"
 
-static ev_signal	 sig_term, sig_int, sig_quit, sig_hup;
+static ev_signal	 sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou;
 static ev_child		 child_watcher;
 
 static void	usage(FILE *, int) __attribute__((noreturn));
@@ -26,6 +26,7 @@ static void	on_child(struct ev_loop *, ev_child *, int);
 static void	on_stop_signal(struct ev_loop *, ev_signal *, int);
 static void	on_quit(struct ev_loop *, ev_signal *, int);
 static void	on_hup(struct ev_loop *, ev_signal *, int);
+static void	on_scale(struct ev_loop *, ev_signal *, int);
 
 static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
@@ -80,7 +81,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (ev_default_loop(EVFLAG_AUTO) == NULL)
 		fatalx("cannot initialise the event loop");
-	if (cluster_init(config) == -1)
+	notify_init();
+	if (sdlisten_init() == -1 || cluster_init(config, verbosity) == -1)
 		return 1;
 	watch_signals();	/* before any fork: no exit is missed */
 	log_notice("clusterd %s started (pid %ld) with %s",
@@ -134,6 +136,10 @@ watch_signals(void)
 	ev_signal_init(&sig_int, on_stop_signal, SIGINT);
 	ev_signal_init(&sig_quit, on_quit, SIGQUIT);
 	ev_signal_init(&sig_hup, on_hup, SIGHUP);
+	ev_signal_init(&sig_ttin, on_scale, SIGTTIN);
+	ev_signal_init(&sig_ttou, on_scale, SIGTTOU);
+	ev_signal_start(EV_DEFAULT, &sig_ttin);
+	ev_signal_start(EV_DEFAULT, &sig_ttou);
 	ev_signal_start(EV_DEFAULT, &sig_term);
 	ev_signal_start(EV_DEFAULT, &sig_int);
 	ev_signal_start(EV_DEFAULT, &sig_quit);
@@ -182,6 +188,16 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	(void)w;
-	log_warnx("SIGHUP: reloading is not available in this version; "
-	    "ignored");
+	cluster_reload();
+}
+
+/* SIGTTIN: one worker more for every program; SIGTTOU: one fewer. */
+static void
+on_scale(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	log_notice("%s: one worker %s for every program",
+	    signal_name(w->signum), w->signum == SIGTTIN ? "more" : "fewer");
+	cluster_scale_all(w->signum == SIGTTIN ? 1 : -1);
 }

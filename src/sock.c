@@ -47,8 +47,11 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 	case ADDR_UNIX:
 		fd = unix_open(sc, err, errlen);
 		break;
+	case ADDR_SYSTEMD:
+		fd = sdlisten_take(sc->sc_addr.la_path, err, errlen);
+		break;
 	default:
-		snprintf(err, errlen, "%s: systemd sockets are not supported",
+		snprintf(err, errlen, "%s: unknown address kind",
 		    sc->sc_listen);
 		return NULL;
 	}
@@ -69,7 +72,11 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 	return l;
 }
 
-/* Close a listener; a unix socket's file goes with it. */
+/*
+ * Close a listener; a unix socket's file goes with it.  A socket systemd
+ * passed (ADDR_SYSTEMD) is systemd's: only our duplicate is closed, and
+ * its file, if any, is left alone.
+ */
 void
 sock_close(struct listener *l)
 {
@@ -288,4 +295,26 @@ unix_bind(int fd, const struct sockaddr_un *sun, const struct sock_conf *sc,
  fail:
 	unlink(sun->sun_path);
 	return -1;
+}
+
+/*
+ * Settings a kept socket takes at a reload without being closed: the
+ * backlog (listen() again adjusts it) and a unix socket file's mode and
+ * owner.
+ */
+int
+sock_update(struct listener *l, const struct sock_conf *sc)
+{
+	int	rc = 0;
+
+	if (listen(l->l_fd, sc->sc_backlog) == -1)
+		rc = -1;
+	if (sc->sc_addr.la_kind != ADDR_UNIX)
+		return rc;
+	if (chmod(sc->sc_addr.la_path, sc->sc_mode) == -1)
+		rc = -1;
+	if (sc->sc_has_owner &&
+	    lchown(sc->sc_addr.la_path, sc->sc_uid, sc->sc_gid) == -1)
+		rc = -1;
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -277,15 +278,30 @@ child_place_fds(struct spawn_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Every signal to its default, through the system call itself: glibc's
+ * sigaction refuses the two real-time signals it keeps for threads, yet a
+ * launcher (GNU make does) may have left them ignored, and ignored
+ * signals survive exec.
+ */
 static void
 child_reset_signals(void)
 {
+	struct {
+		void		(*handler)(int);
+		unsigned long	  flags;
+		void		(*restorer)(void);
+		unsigned long	  mask;
+	}		ksa;
 	sigset_t	set;
 	int		sig;
 
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);	/* EINVAL for some: fine */
+			syscall(SYS_rt_sigaction, sig, &ksa, NULL,
+			    sizeof(ksa.mask));
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }

@@ -48,8 +48,8 @@ static const char *state_names[] = {
 	[WORKER_LINGERING] = "stopping",
 };
 
-#define W_NAME(w)	((w)->w_prog->p_conf->pc_name)
-#define W_SLOT(w)	((w)->w_slot->sl_index)
+#define W_NAME(w)	((w)->w_conf->pc_name)
+#define W_SLOT(w)	((w)->w_index)
 #define W_PID(w)	((long)(w)->w_pid)
 
 const char *
@@ -73,11 +73,14 @@ worker_start(struct program *p, struct slot *sl)
 		return NULL;
 	}
 	w->w_prog = p;
+	w->w_conf = p->p_conf;
 	w->w_slot = sl;
+	w->w_index = sl->sl_index;
 	if (worker_spawn(w) == -1) {
 		free(w);
 		return NULL;
 	}
+	config_hold(w->w_conf->pc_cfg);
 	w->w_state = WORKER_STARTING;
 	w->w_started = ev_now(EV_DEFAULT);
 	ev_timer_init(&w->w_uptime, worker_uptime_reached, pc->pc_min_uptime,
@@ -99,7 +102,7 @@ worker_start(struct program *p, struct slot *sl)
 static int
 worker_spawn(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 	int			 child_ipc = -1, status_fd;
 
 	if (pc->pc_ipc != IPC_NONE && ipc_open(w, &child_ipc) == -1)
@@ -124,7 +127,7 @@ worker_spawn(struct worker *w)
 void
 worker_stop(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 
 	if (w->w_state != WORKER_STARTING && w->w_state != WORKER_READY)
 		return;
@@ -147,7 +150,7 @@ worker_stop(struct worker *w)
 void
 worker_retire(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 
 	if (w->w_state != WORKER_STARTING && w->w_state != WORKER_READY)
 		return;
@@ -209,7 +212,7 @@ worker_reap(pid_t pid, int status)
 void
 worker_message(struct worker *w, enum ipc_kind kind, const char *status)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 
 	switch (kind) {
 	case IPC_READY:
@@ -257,6 +260,23 @@ worker_foreach(void (*fn)(struct worker *))
 	}
 }
 
+struct worker *
+worker_first(void)
+{
+	return workers;
+}
+
+/* A slot is going away: no worker may point at it any more. */
+void
+worker_detach_slot(struct slot *sl)
+{
+	struct worker	*w;
+
+	for (w = workers; w != NULL; w = w->w_next)
+		if (w->w_slot == sl)
+			w->w_slot = NULL;
+}
+
 static void
 worker_exec_status(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -267,7 +287,7 @@ worker_exec_status(struct ev_loop *loop, ev_io *io, int revents)
 	worker_read_status(w);
 	if (!ev_is_active(&w->w_exec_io) && !w->w_exec_failed &&
 	    w->w_state == WORKER_STARTING &&
-	    w->w_prog->p_conf->pc_ready == READY_EXEC)
+	    w->w_conf->pc_ready == READY_EXEC)
 		worker_became_ready(w);
 }
 
@@ -278,7 +298,7 @@ worker_exec_status(struct ev_loop *loop, ev_io *io, int revents)
 static void
 worker_read_status(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 	struct spawn_status	 ss;
 	char			 msg[ERRBUF_LEN];
 	ssize_t			 n;
@@ -312,7 +332,7 @@ worker_uptime_reached(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	if (w->w_state == WORKER_STARTING &&
-	    w->w_prog->p_conf->pc_ready == READY_AUTO)
+	    w->w_conf->pc_ready == READY_AUTO)
 		worker_became_ready(w);
 	else if (w->w_state == WORKER_READY)
 		program_worker_stable(w);
@@ -321,7 +341,7 @@ worker_uptime_reached(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 worker_became_ready(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_prog->p_conf;
+	const struct prog_conf	*pc = w->w_conf;
 
 	w->w_state = WORKER_READY;
 	ev_timer_stop(EV_DEFAULT, &w->w_timer);
@@ -335,6 +355,7 @@ worker_became_ready(struct worker *w)
 	w->w_ready_at = ev_now(EV_DEFAULT);
 	if (!ev_is_active(&w->w_uptime))
 		program_worker_stable(w);
+	program_worker_ready(w);
 }
 
 static void
@@ -345,7 +366,7 @@ worker_ready_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	format_duration(w->w_prog->p_conf->pc_ready_timeout, d, sizeof(d));
+	format_duration(w->w_conf->pc_ready_timeout, d, sizeof(d));
 	log_warnx("%s[%d] (pid %ld) was not ready within %s: SIGKILL",
 	    W_NAME(w), W_SLOT(w), W_PID(w), d);
 	worker_kill_for(w, KILL_READY_TIMEOUT);
@@ -359,7 +380,7 @@ worker_watchdog(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	format_duration(w->w_prog->p_conf->pc_watchdog, d, sizeof(d));
+	format_duration(w->w_conf->pc_watchdog, d, sizeof(d));
 	log_warnx("%s[%d] (pid %ld) sent no heartbeat for %s: SIGKILL",
 	    W_NAME(w), W_SLOT(w), W_PID(w), d);
 	worker_kill_for(w, KILL_WATCHDOG);
@@ -391,7 +412,7 @@ worker_stop_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	format_duration(w->w_prog->p_conf->pc_stop_timeout, d, sizeof(d));
+	format_duration(w->w_conf->pc_stop_timeout, d, sizeof(d));
 	log_warnx("%s[%d] (pid %ld) did not stop within %s: SIGKILL to "
 	    "its process group", W_NAME(w), W_SLOT(w), W_PID(w), d);
 	worker_signal_group(w, SIGKILL);
@@ -425,6 +446,7 @@ worker_free(struct worker *w)
 		ev_io_stop(EV_DEFAULT, &w->w_exec_io);
 		close(w->w_exec_io.fd);
 	}
+	config_release(w->w_conf->pc_cfg);
 	free(w);
 	cluster_worker_freed();
 }
