@@ -45,6 +45,8 @@ LIBS	 = -lev $(INIH_LIBS) -lm
 DAEMON_SRCS = $(filter-out src/clusterctl.c,$(wildcard src/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:src/%.c=$(B)/src/%.o)
 LIB_OBJS   = $(filter-out $(B)/src/main.o,$(DAEMON_OBJS))
+# clusterctl: the pure modules only, no libev at run time.
+CTL_OBJS   = $(B)/src/clusterctl.o $(B)/src/json.o $(B)/src/parse.o
 
 UNIT_SRCS  = $(filter-out tests/check_daemon%.c,$(wildcard tests/check_*.c))
 INTEG_SRCS = $(wildcard tests/check_daemon*.c)
@@ -56,13 +58,22 @@ EXAMPLE_BINS = $(B)/examples/hello
 
 .PHONY: all deps run check unit integration units install uninstall clean \
 	bench
+# keep test objects between runs
+.SECONDARY:
 
-all: $(B)/clusterd clusterd examples/hello
+all: $(B)/clusterd clusterd $(B)/clusterctl clusterctl examples/hello
 
 # The plain build is also linked at the top, where the README runs it.
 clusterd: $(B)/clusterd
 ifneq ($(SANITIZE),1)
 	ln -sf $(B)/clusterd $@
+else
+	@true
+endif
+
+clusterctl: $(B)/clusterctl
+ifneq ($(SANITIZE),1)
+	ln -sf $(B)/clusterctl $@
 else
 	@true
 endif
@@ -90,13 +101,20 @@ unit: $(TEST_BINS) $(WORKER_BINS)
 	@set -e; for t in $(UNIT_SRCS:tests/%.c=$(B)/tests/%); do \
 		echo "== $$t"; $$t; done
 
-integration: $(B)/clusterd $(TEST_BINS) $(WORKER_BINS) $(EXAMPLE_BINS)
+integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
+	    $(EXAMPLE_BINS)
 	@set -e; for t in $(INTEG_SRCS:tests/%.c=$(B)/tests/%); do \
 		echo "== $$t"; \
 		CLUSTERD_BIN=$(CURDIR)/$(B)/clusterd \
+		CLUSTERCTL_BIN=$(CURDIR)/$(B)/clusterctl \
 		TEST_WORKERS=$(CURDIR)/$(B)/tests/workers \
 		EXAMPLES=$(CURDIR)/$(B)/examples \
 		$$t; done
+
+# Zero-downtime reloads under load, idle cost, request-path cost: see
+# bench/README.md.  Needs wrk, python3 and systemd-socket-activate.
+bench: $(B)/clusterd $(EXAMPLE_BINS)
+	sh bench/run.sh $(B)
 
 # The units as make install writes them, but run from the build tree, and
 # their man pages found in man/: systemd-analyze verify checks both.  It
@@ -122,6 +140,9 @@ units: $(B)/clusterd
 $(B)/clusterd: $(DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBS)
 
+$(B)/clusterctl: $(CTL_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJS) -lm
+
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
@@ -134,6 +155,8 @@ $(B)/tests/%.o: tests/%.c
 INTEG_BINS = $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
 $(INTEG_BINS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+# ... and json.c, to read clusterctl --json replies back.
+$(B)/tests/check_daemon_ctl: $(B)/src/json.o
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
@@ -146,10 +169,13 @@ $(B)/examples/%: examples/%.c include/clusterd.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
 
-install: $(B)/clusterd
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+install: $(B)/clusterd $(B)/clusterctl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(INCDIR)
 	install -m 0755 $(B)/clusterd $(DESTDIR)$(BINDIR)/clusterd
+	install -m 0755 $(B)/clusterctl $(DESTDIR)$(UBINDIR)/clusterctl
+	install -m 0644 man/clusterctl.1 $(DESTDIR)$(MANDIR)/man1/clusterctl.1
 	install -m 0644 man/clusterd.8 $(DESTDIR)$(MANDIR)/man8/clusterd.8
 	install -m 0644 man/clusterd.ini.5 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5
@@ -165,6 +191,8 @@ install: $(B)/clusterd
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/clusterd \
+	    $(DESTDIR)$(UBINDIR)/clusterctl \
+	    $(DESTDIR)$(MANDIR)/man1/clusterctl.1 \
 	    $(DESTDIR)$(MANDIR)/man8/clusterd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5 \
 	    $(DESTDIR)$(INCDIR)/clusterd.h \
@@ -173,6 +201,6 @@ uninstall:
 	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.socket
 
 clean:
-	rm -rf build clusterd examples/hello
+	rm -rf build clusterd clusterctl examples/hello
 
 -include $(wildcard $(B)/src/*.d $(B)/tests/*.d)

@@ -44,6 +44,7 @@
 
 #define MAXCONN		1024		/* concurrent connections */
 #define REQ_MAX		8192		/* request header, bytes */
+#define DRAIN_GRACE	500		/* ms for a next request at a stop */
 #define BODY_MAX	(1024 * 1024)	/* request body we read and discard */
 #define IO_TIMEOUT	10000		/* ms for a header or a response */
 #define IDLE_TIMEOUT	5000		/* ms between keep-alive requests */
@@ -446,15 +447,22 @@ accept_some(int lfd, int64_t *paused_until)
 	}
 }
 
-/* Shutting down: idle keep-alive connections go now, the rest later. */
+/*
+ * Shutting down: a connection with no request yet (just accepted, or
+ * idle between keep-alive requests) gets a short grace period, since its
+ * next request may already be on the way; every answer from now on says
+ * Connection: close.
+ */
 static void
 drain(void)
 {
+	int64_t	 grace = now_ms() + DRAIN_GRACE;
 	int	 i;
 
 	for (i = 0; i < MAXCONN; i++)
-		if (conns[i].c_state == CONN_READ && conns[i].c_len == 0)
-			conn_close(&conns[i]);
+		if (conns[i].c_state == CONN_READ && conns[i].c_len == 0 &&
+		    conns[i].c_deadline > grace)
+			conns[i].c_deadline = grace;
 }
 
 static int
@@ -470,6 +478,8 @@ serve(int lfd)
 	sigemptyset(&empty);
 	while (!stopping || nconns > 0) {
 		if (stopping && lfd != -1) {
+			/* what the kernel queued for us is ours to answer */
+			accept_some(lfd, &paused_until);
 			close(lfd);	/* the master and others keep it */
 			lfd = -1;
 			drain();

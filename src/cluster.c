@@ -100,6 +100,7 @@ cluster_start(void)
 
 	for (p = programs; p != NULL; p = p->p_next)
 		program_start(p);
+	memory_update();
 	cluster_changed();
 }
 
@@ -121,12 +122,20 @@ cluster_shutdown(int graceful)
 	if (!cluster_shutting_down())
 		notify_stopping();
 	phase = graceful ? PHASE_STOPPING : PHASE_KILLING;
+	reload_active = 0;	/* a reload under way ends here, unreported */
+	reload_queued = 0;
+	waiters_notify(~0U, 0, "clusterd is shutting down");
+	memory_stop();
 	for (p = programs; p != NULL; p = p->p_next)
 		program_stop(p);
 	worker_foreach(graceful ? worker_stop : worker_kill);
-	reload_active = 0;
-	reload_queued = 0;
-	waiters_notify(~0U, 0, "clusterd is shutting down");
+	/*
+	 * Nothing will start again: once the workers have closed their
+	 * copies, new connections are refused instead of queueing until
+	 * our exit resets them.
+	 */
+	close_listeners(listeners);
+	listeners = NULL;
 	cluster_worker_freed();
 }
 
@@ -322,22 +331,31 @@ static int
 reload_apply(struct config *cf)
 {
 	struct listener	**kept, *fresh = NULL, **tail = &fresh, *l, *next;
+	struct listener	 *gone = NULL;
 	size_t		  i;
 
 	if (reuse_listeners(cf, &kept) == -1)
 		return -1;
+	/* unlink the removed ones first: relinking reuses l_next */
+	for (l = listeners; l != NULL; l = next) {
+		next = l->l_next;
+		for (i = 0; kept[i] != NULL && kept[i] != l; i++)
+			;
+		if (kept[i] == NULL) {
+			l->l_next = gone;
+			gone = l;
+		}
+	}
 	for (i = 0; kept[i] != NULL; i++) {
 		*tail = kept[i];
 		tail = &kept[i]->l_next;
 	}
 	*tail = NULL;
-	for (l = listeners; l != NULL; l = next) {
+	for (l = gone; l != NULL; l = next) {
 		next = l->l_next;
-		if (!listener_in(fresh, l)) {
-			log_notice("socket %s (%s) is no longer configured: "
-			    "closed", l->l_name, l->l_listen);
-			sock_close(l);
-		}
+		log_notice("socket %s (%s) is no longer configured: closed",
+		    l->l_name, l->l_listen);
+		sock_close(l);
 	}
 	free(kept);
 	listeners = fresh;
@@ -412,6 +430,7 @@ find_listener(struct listener **old, size_t nold, const struct sock_conf *sc)
 		for (i = 0; i < nold; i++) {
 			if ((l = old[i]) == NULL ||
 			    !same_address(&l->l_addr, &sc->sc_addr) ||
+			    l->l_reuseport != sc->sc_reuseport ||
 			    (pass == 0 && strcmp(l->l_name, sc->sc_name) != 0))
 				continue;
 			old[i] = NULL;
@@ -512,6 +531,7 @@ reload_programs(struct config *cf)
 		;
 	*tail = created;	/* a new program's roll just starts it */
 	reload_globals(cf);
+	memory_update();
 	reload_rolls = 1;	/* held until every roll has begun */
 	for (p = programs; p != NULL; p = p->p_next)
 		if (p->p_state != PROGRAM_REMOVED && program_roll(p) == 0)

@@ -69,6 +69,7 @@ struct sock_conf {
 	char			*sc_listen;	/* as written, for messages */
 	struct listen_addr	 sc_addr;	/* unix paths made absolute */
 	int			 sc_backlog;
+	int			 sc_reuseport;	/* one socket per worker slot */
 	mode_t			 sc_mode;
 	int			 sc_has_owner;
 	uid_t			 sc_uid;
@@ -124,6 +125,7 @@ struct prog_conf {
 	enum ready_mode		 pc_ready;
 	double			 pc_ready_timeout;
 	double			 pc_watchdog;	/* 0: off */
+	uint64_t		 pc_max_memory;	/* bytes; 0: off */
 };
 
 struct config {
@@ -131,6 +133,7 @@ struct config {
 	char			*cf_path;	/* as given on the command line */
 	char			*cf_dir;	/* its directory, absolute */
 	char			*cf_pidfile;	/* absolute, or NULL */
+	char			*cf_control;	/* absolute, or NULL */
 	int			 cf_log_level;
 	struct sock_conf	*cf_socks;	/* in file order */
 	struct prog_conf	*cf_progs;	/* in file order */
@@ -146,6 +149,10 @@ struct listener {
 	char			*l_name;
 	char			*l_listen;	/* as written, for messages */
 	struct listen_addr	 l_addr;
+	int			 l_backlog;
+	int			 l_reuseport;	/* l_fd only holds the port (bound,
+					   not listening); each slot has
+					   its own listening socket */
 	int			 l_fd;
 };
 
@@ -186,6 +193,9 @@ struct slot {
 	unsigned		 sl_streak;	/* fast failures in a row */
 	unsigned		 sl_restarts;	/* replacements so far */
 	ev_timer		 sl_backoff;
+	struct listener		**sl_reuse_of;	/* reuseport sockets of this */
+	int			*sl_reuse_fd;	/* slot, by listener; n = */
+	size_t			 sl_nreuse;	/* its program's sockets */
 };
 
 enum program_state {
@@ -319,6 +329,33 @@ int		 json_parse_msg(const char *, size_t, struct json_msg *,
 		    char *, size_t);
 size_t		 json_quote(const char *, char *, size_t);
 
+/* A value inside a text json_parse() has validated whole. */
+enum json_kind {
+	JV_NULL,
+	JV_BOOL,
+	JV_NUMBER,
+	JV_STRING,
+	JV_ARRAY,
+	JV_OBJECT
+};
+
+struct json_val {
+	enum json_kind	 jv_kind;
+	const char	*jv_text;	/* its first byte, in the parsed text */
+	size_t		 jv_len;
+};
+
+int		 json_parse(const char *, size_t, struct json_val *, char *,
+		    size_t);
+int		 json_get(const struct json_val *, const char *,
+		    struct json_val *);
+int		 json_next(const struct json_val *, struct json_val *);
+int		 json_string(const struct json_val *, char *, size_t);
+int		 json_int(const struct json_val *, long long, long long,
+		    long long *);
+int		 json_double(const struct json_val *, double *);
+int		 json_bool(const struct json_val *, int *);
+
 /* ipc.c */
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
@@ -336,11 +373,13 @@ int		 cpu_available(void);
 
 /* sock.c */
 struct listener	*sock_open(const struct sock_conf *, char *, size_t);
+int		 sock_open_reuseport(const struct listener *, char *, size_t);
 void		 sock_close(struct listener *);
 int		 sock_update(struct listener *, const struct sock_conf *);
 
 /* spawn.c */
-pid_t		 spawn_worker(const struct program *, int, int, int *);
+pid_t		 spawn_worker(const struct program *, int, const int *, int,
+		    int *);
 void		 spawn_describe(const struct prog_conf *,
 		    const struct spawn_status *, char *, size_t);
 
@@ -365,15 +404,22 @@ void		 program_start(struct program *);
 void		 program_stop(struct program *);
 void		 program_remove(struct program *);
 int		 program_roll(struct program *);
+void		 program_replace(struct slot *);
 int		 program_scale(struct program *, int);
 void		 program_signal(struct program *, int);
 void		 program_free(struct program *);
 int		 program_has_workers(const struct program *);
+int		 program_slot_fds(const struct slot *, int *);
 void		 program_worker_stable(struct worker *);
 void		 program_worker_ready(struct worker *);
 void		 program_worker_exited(struct worker *, int);
 void		 program_worker_suicide(struct worker *);
 void		 program_status(const struct program *, char *, size_t);
+
+/* memory.c */
+void		 memory_update(void);
+void		 memory_stop(void);
+long long	 memory_rss(pid_t);
 
 /* notify.c: systemd's sd_notify protocol, when NOTIFY_SOCKET is set. */
 void		 notify_init(void);
@@ -386,6 +432,11 @@ void		 notify_status(const char *);
 int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
+
+/* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
+int		 ctl_init(const char *);
+int		 ctl_reconfigure(const char *);
+void		 ctl_close(void);
 
 /* cluster.c */
 typedef void	(*reload_cb)(void *, int, const char *);

@@ -142,10 +142,14 @@ static const char *find_chars(const char *, const char *);
 
 static int	 set_path(struct cfg_parse *, const struct keydef *, void *,
 		    const char *, char *, size_t);
+static int	 set_control(struct cfg_parse *, const struct keydef *,
+		    void *, const char *, char *, size_t);
 static int	 set_loglevel(struct cfg_parse *, const struct keydef *,
 		    void *, const char *, char *, size_t);
 static int	 set_listen(struct cfg_parse *, const struct keydef *,
 		    void *, const char *, char *, size_t);
+static int	 set_bool(struct cfg_parse *, const struct keydef *, void *,
+		    const char *, char *, size_t);
 static int	 set_int(struct cfg_parse *, const struct keydef *, void *,
 		    const char *, char *, size_t);
 static int	 set_mode(struct cfg_parse *, const struct keydef *, void *,
@@ -165,6 +169,8 @@ static int	 set_duration(struct cfg_parse *, const struct keydef *,
 static int	 set_positive_duration(struct cfg_parse *,
 		    const struct keydef *, void *, const char *, char *, size_t);
 static int	 set_watchdog(struct cfg_parse *, const struct keydef *,
+		    void *, const char *, char *, size_t);
+static int	 set_max_memory(struct cfg_parse *, const struct keydef *,
 		    void *, const char *, char *, size_t);
 static int	 set_node_handle(struct cfg_parse *, const struct keydef *,
 		    void *, const char *, char *, size_t);
@@ -210,6 +216,7 @@ static const struct choice ready_modes[] = {
 
 /* [clusterd] */
 static const struct keydef global_keys[] = {
+	{ KEY("control", set_control, G(cf_control)) },
 	{ KEY("pidfile", set_path, G(cf_pidfile)) },
 	{ KEY("log_level", set_loglevel, G(cf_log_level)) },
 };
@@ -219,6 +226,7 @@ static const struct keydef socket_keys[] = {
 	{ KEY("listen", set_listen, 0), .k_flags = KEY_REQUIRED },
 	{ KEY("backlog", set_int, S(sc_backlog)), .k_min = 1,
 	    .k_max = 65535, .k_default = "511" },
+	{ KEY("reuseport", set_bool, S(sc_reuseport)), .k_default = "no" },
 	{ KEY("mode", set_mode, S(sc_mode)), .k_max = 0777,
 	    .k_default = "0660" },
 	{ KEY("owner", set_owner, 0) },
@@ -261,6 +269,7 @@ static const struct keydef program_keys[] = {
 	{ KEY("ready_timeout", set_positive_duration, P(pc_ready_timeout)),
 	    .k_default = "30s" },
 	{ KEY("watchdog", set_watchdog, P(pc_watchdog)) },
+	{ KEY("max_memory", set_max_memory, P(pc_max_memory)) },
 };
 
 _Static_assert(nitems(global_keys) <= SECT_MAXKEYS, "SECT_MAXKEYS");
@@ -389,6 +398,26 @@ set_path(struct cfg_parse *cp, const struct keydef *k, void *obj,
 	return 0;
 }
 
+/* A path like pidfile's, that must also fit in a sockaddr_un. */
+static int
+set_control(struct cfg_parse *cp, const struct keydef *k, void *obj,
+    const char *val, char *err, size_t errlen)
+{
+	char	**field = FIELD(obj, k, char *);
+	size_t	  len, max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (set_path(cp, k, obj, val, err, errlen) == -1)
+		return -1;
+	if ((len = strlen(*field)) > max) {
+		snprintf(err, errlen, "unix socket path is too long: %zu "
+		    "bytes; the limit is %zu (%s)", len, max, *field);
+		free(*field);
+		*field = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_loglevel(struct cfg_parse *cp, const struct keydef *k, void *obj,
     const char *val, char *err, size_t errlen)
@@ -436,6 +465,14 @@ set_listen(struct cfg_parse *cp, const struct keydef *k, void *obj,
  nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+static int
+set_bool(struct cfg_parse *cp, const struct keydef *k, void *obj,
+    const char *val, char *err, size_t errlen)
+{
+	(void)cp;
+	return parse_bool(val, FIELD(obj, k, int), err, errlen);
 }
 
 static int
@@ -673,6 +710,25 @@ set_watchdog(struct cfg_parse *cp, const struct keydef *k, void *obj,
 		return 0;
 	snprintf(err, errlen, "expected off or a duration like 10s, got "
 	    "\"%s\"", val);
+	return -1;
+}
+
+/* "off" or a size above zero. */
+static int
+set_max_memory(struct cfg_parse *cp, const struct keydef *k, void *obj,
+    const char *val, char *err, size_t errlen)
+{
+	(void)cp;
+	if (strcmp(val, "off") == 0) {
+		*FIELD(obj, k, uint64_t) = 0;
+		return 0;
+	}
+	if (parse_size(val, FIELD(obj, k, uint64_t), err, errlen) == -1)
+		return -1;
+	if (*FIELD(obj, k, uint64_t) > 0)
+		return 0;
+	snprintf(err, errlen, "expected off or a size like 512M, got \"%s\"",
+	    val);
 	return -1;
 }
 
@@ -1452,6 +1508,19 @@ check_ipc(struct cfg_parse *cp, const struct section *s)
 	}
 }
 
+/* SO_REUSEPORT spreads TCP connections; unix and passed sockets can't. */
+static void
+check_reuseport(struct cfg_parse *cp, const struct section *s)
+{
+	const struct sock_conf	*sc = s->s_obj;
+	int			 k = key_find(s, "reuseport");
+
+	if (sc->sc_reuseport && sc->sc_addr.la_kind != ADDR_TCP)
+		key_error(cp, s, k, s->s_seen[k], sc->sc_addr.la_kind ==
+		    ADDR_UNIX ? "only for TCP sockets, not unix:" :
+		    "only for TCP sockets clusterd binds, not systemd:");
+}
+
 static void
 config_check(struct cfg_parse *cp)
 {
@@ -1459,6 +1528,8 @@ config_check(struct cfg_parse *cp)
 
 	for (s = cp->cp_sects; s != NULL; s = s->s_next) {
 		check_required(cp, s);
+		if (s->s_type == SECT_SOCKET)
+			check_reuseport(cp, s);
 		if (s->s_type == SECT_PROGRAM) {
 			check_delays(cp, s);
 			check_sockets(cp, s);
@@ -1633,6 +1704,7 @@ config_free(struct config *cfg)
 	free(cfg->cf_path);
 	free(cfg->cf_dir);
 	free(cfg->cf_pidfile);
+	free(cfg->cf_control);
 	free(cfg);
 }
 

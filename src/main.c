@@ -2,6 +2,7 @@
  * clusterd: command line, start-up, signals and shutdown.
  */
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -79,11 +80,24 @@ main(int argc, char *argv[])
 	}
 	log_init(config->cf_log_level + verbosity);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Orphans of our workers are re-parented to us, as to PID 1 in a
+	 * container, and reaped with everything else.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl PR_SET_CHILD_SUBREAPER");
 	if (ev_default_loop(EVFLAG_AUTO) == NULL)
 		fatalx("cannot initialise the event loop");
 	notify_init();
-	if (sdlisten_init() == -1 || cluster_init(config, verbosity) == -1)
+	/* the control socket first: a second clusterd stops right here */
+	if (ctl_init(config->cf_control) == -1) {
+		config_free(config);
 		return 1;
+	}
+	if (sdlisten_init() == -1 || cluster_init(config, verbosity) == -1) {
+		ctl_close();
+		return 1;
+	}
 	watch_signals();	/* before any fork: no exit is missed */
 	log_notice("clusterd %s started (pid %ld) with %s",
 	    CLUSTERD_VERSION, (long)getpid(), path);
@@ -91,6 +105,7 @@ main(int argc, char *argv[])
 
 	ev_run(EV_DEFAULT, 0);
 
+	ctl_close();
 	cluster_cleanup();
 	log_notice("clusterd stopped");
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clusterd.h"
 #include "log.h"
@@ -23,6 +24,8 @@ static int		 program_bind(struct program *, struct prog_conf *,
 			    struct listener *);
 static int		 program_resize(struct program *, int);
 static struct slot	*slot_create(struct program *, int);
+static int		 slot_bind_reuseport(struct slot *);
+static void		 slot_close_reuseport(struct slot *, size_t);
 static void		 slot_destroy(struct slot *);
 static void		 slot_start(struct slot *);
 static void		 slot_backoff(struct slot *, double);
@@ -152,6 +155,21 @@ program_roll(struct program *p)
 	return 0;
 }
 
+/*
+ * Replace one slot's worker gracefully, new one first: the next worker
+ * starts, and once it is ready the old one is stopped (as in a rolling
+ * restart of this one slot).  If it fails, the old one stays.
+ */
+void
+program_replace(struct slot *sl)
+{
+	if (sl->sl_worker == NULL || sl->sl_next != NULL ||
+	    cluster_shutting_down())
+		return;
+	if ((sl->sl_next = worker_start(sl->sl_prog, sl)) != NULL)
+		sl->sl_restarts++;
+}
+
 /* Set the number of slots: new ones start now, removed ones stop. */
 int
 program_scale(struct program *p, int n)
@@ -258,7 +276,12 @@ program_worker_exited(struct worker *w, int status)
 	describe_exit(w, status, what, sizeof(what));
 	if (sl != NULL && sl->sl_next == w) {
 		sl->sl_next = NULL;
-		log_warnx("%s before it was ready", what);
+		if (w->w_stop_sent) {
+			log_info("%s", what);
+			return;
+		}
+		log_warnx("%s before it was ready; the worker it was to "
+		    "replace stays", what);
 		roll_finish(sl->sl_prog, 0, "a new worker did not become "
 		    "ready");
 	} else if (sl != NULL && sl->sl_worker == w) {
@@ -353,6 +376,37 @@ program_bind(struct program *p, struct prog_conf *pc,
 	if (p->p_conf != NULL)
 		config_release(p->p_conf->pc_cfg);
 	p->p_conf = pc;
+	for (i = 0; i < (size_t)p->p_nslots; i++)
+		if (slot_bind_reuseport(p->p_slots[i]) == -1)
+			log_warnx("%s[%zu]: keeps its old reuseport sockets",
+			    pc->pc_name, i);
+	return 0;
+}
+
+/*
+ * The descriptors a new worker of this slot gets for the program's
+ * sockets: the shared listener, or the slot's own reuseport socket.
+ * -1 if a reuseport socket could not be bound for it.
+ */
+int
+program_slot_fds(const struct slot *sl, int *fds)
+{
+	const struct program	*p = sl->sl_prog;
+	struct listener		*l;
+	size_t			 i, j;
+
+	for (i = 0; i < p->p_conf->pc_nsockets; i++) {
+		l = p->p_listeners[i];
+		fds[i] = l->l_fd;
+		if (!l->l_reuseport)
+			continue;
+		for (j = 0; j < sl->sl_nreuse; j++)
+			if (sl->sl_reuse_of[j] == l)
+				break;
+		if (j == sl->sl_nreuse || sl->sl_reuse_fd[j] == -1)
+			return -1;
+		fds[i] = sl->sl_reuse_fd[j];
+	}
 	return 0;
 }
 
@@ -449,7 +503,85 @@ slot_create(struct program *p, int index)
 	sl->sl_state = SLOT_STOPPED;
 	ev_timer_init(&sl->sl_backoff, slot_backoff_done, 0, 0);
 	sl->sl_backoff.data = sl;
+	if (slot_bind_reuseport(sl) == -1) {
+		free(sl);
+		return NULL;
+	}
 	return sl;
+}
+
+/*
+ * reuseport: the slot's own SO_REUSEPORT socket for each such listener of
+ * its program, kept while the listener is (so queued connections wait
+ * for the slot's next worker), bound anew for a new listener, closed when
+ * no longer used.  On a bind failure nothing changes.
+ */
+static int
+slot_bind_reuseport(struct slot *sl)
+{
+	const struct program	*p = sl->sl_prog;
+	size_t			 n = p->p_conf->pc_nsockets, i, j;
+	struct listener		**of;
+	int			*fd;
+	char			 err[ERRBUF_LEN];
+
+	of = calloc(n + 1, sizeof(*of));
+	fd = calloc(n + 1, sizeof(*fd));
+	if (of == NULL || fd == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		fd[i] = -1;
+		if (!(of[i] = p->p_listeners[i])->l_reuseport)
+			continue;
+		for (j = 0; j < sl->sl_nreuse; j++)
+			if (sl->sl_reuse_of[j] == of[i] &&
+			    sl->sl_reuse_fd[j] != -1) {
+				fd[i] = sl->sl_reuse_fd[j];
+				sl->sl_reuse_fd[j] = -1;	/* moved */
+				break;
+			}
+		if (fd[i] == -1 && (fd[i] = sock_open_reuseport(of[i], err,
+		    sizeof(err))) == -1) {
+			log_errorx("%s[%d]: socket %s: %s", p->p_conf->pc_name,
+			    sl->sl_index, of[i]->l_name, err);
+			goto fail;
+		}
+	}
+	slot_close_reuseport(sl, sl->sl_nreuse);
+	sl->sl_reuse_of = of;
+	sl->sl_reuse_fd = fd;
+	sl->sl_nreuse = n;
+	return 0;
+ fail:
+	/* give the moved ones back, close the new ones */
+	for (i = 0; fd != NULL && of != NULL && i < n; i++) {
+		for (j = 0; j < sl->sl_nreuse; j++)
+			if (sl->sl_reuse_of[j] == of[i] &&
+			    sl->sl_reuse_fd[j] == -1)
+				break;
+		if (j < sl->sl_nreuse)
+			sl->sl_reuse_fd[j] = fd[i];
+		else if (fd[i] > 0)
+			close(fd[i]);
+	}
+	free(of);
+	free(fd);
+	return -1;
+}
+
+static void
+slot_close_reuseport(struct slot *sl, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (sl->sl_reuse_fd[i] != -1)
+			close(sl->sl_reuse_fd[i]);
+	free(sl->sl_reuse_of);
+	free(sl->sl_reuse_fd);
+	sl->sl_reuse_of = NULL;
+	sl->sl_reuse_fd = NULL;
+	sl->sl_nreuse = 0;
 }
 
 /* Its workers stop gracefully and no longer point at it. */
@@ -466,6 +598,7 @@ slot_destroy(struct slot *sl)
 		sl->sl_worker->w_slot = NULL;
 	}
 	worker_detach_slot(sl);
+	slot_close_reuseport(sl, sl->sl_nreuse);
 	free(sl);
 }
 

@@ -21,10 +21,10 @@
 #include "clusterd.h"
 #include "log.h"
 
-static int	tcp_open(const struct sock_conf *, char *, size_t);
-static int	tcp_any_open(const struct sock_conf *, char *, size_t);
+static int	tcp_open(const struct listen_addr *, const char *, int, int,
+		    int, char *, size_t);
 static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
-		    const struct sock_conf *, char *, size_t);
+		    const char *, int, int, int, char *, size_t);
 static int	unix_open(const struct sock_conf *, char *, size_t);
 static int	unix_clear_stale(const char *, char *, size_t);
 static int	unix_bind(int, const struct sockaddr_un *,
@@ -42,7 +42,8 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 
 	switch (sc->sc_addr.la_kind) {
 	case ADDR_TCP:
-		fd = tcp_open(sc, err, errlen);
+		fd = tcp_open(&sc->sc_addr, sc->sc_listen, sc->sc_backlog,
+		    sc->sc_reuseport, !sc->sc_reuseport, err, errlen);
 		break;
 	case ADDR_UNIX:
 		fd = unix_open(sc, err, errlen);
@@ -68,6 +69,8 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 		return NULL;
 	}
 	l->l_addr = sc->sc_addr;
+	l->l_backlog = sc->sc_backlog;
+	l->l_reuseport = sc->sc_reuseport;
 	l->l_fd = fd;
 	return l;
 }
@@ -92,104 +95,103 @@ sock_close(struct listener *l)
 	free(l);
 }
 
+/*
+ * TCP: a numeric address (localhost is 127.0.0.1), or every address.
+ * With reuseport the socket is bound with SO_REUSEPORT; do_listen = 0
+ * leaves it bound but not listening, so it holds the port without taking
+ * a share of the connections.
+ */
 static int
-tcp_open(const struct sock_conf *sc, char *err, size_t errlen)
+tcp_open(const struct listen_addr *la, const char *text, int backlog,
+    int reuseport, int do_listen, char *err, size_t errlen)
 {
-	const struct listen_addr	*la = &sc->sc_addr;
-	struct sockaddr_in		 sin;
-	struct sockaddr_in6		 sin6;
-	const char			*host;
-	int				 fd;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	const char		*host;
+	socklen_t		 len;
+	int			 fd, off = 0;
 
-	if (la->la_any)
-		return tcp_any_open(sc, err, errlen);
+	memset(&ss, 0, sizeof(ss));
 	host = strcmp(la->la_host, "localhost") == 0 ? "127.0.0.1" :
 	    la->la_host;
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons(la->la_port);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd == -1)
-			goto fail;
-		return tcp_bind_listen(fd, (struct sockaddr *)&sin,
-		    sizeof(sin), sc, err, errlen);
-	}
-	if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(la->la_port);
-		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd == -1)
-			goto fail;
-		return tcp_bind_listen(fd, (struct sockaddr *)&sin6,
-		    sizeof(sin6), sc, err, errlen);
-	}
-	snprintf(err, errlen, "%s: not a numeric address", la->la_host);
-	return -1;
- fail:
-	snprintf(err, errlen, "socket %s: %s", sc->sc_listen, strerror(errno));
-	return -1;
-}
-
-/* *:PORT: IPv6 with IPV6_V6ONLY off, or IPv4 when the host has no IPv6. */
-static int
-tcp_any_open(const struct sock_conf *sc, char *err, size_t errlen)
-{
-	struct sockaddr_in	sin;
-	struct sockaddr_in6	sin6;
-	int			fd, off = 0;
-
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd != -1 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == 0) {
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_addr = in6addr_any;
-		sin6.sin6_port = htons(sc->sc_addr.la_port);
-		return tcp_bind_listen(fd, (struct sockaddr *)&sin6,
-		    sizeof(sin6), sc, err, errlen);
-	}
-	if (fd != -1)
-		close(fd);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "socket %s: %s", sc->sc_listen,
-		    strerror(errno));
+	if (la->la_any || inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(la->la_port);
+		if (la->la_any)
+			sin6->sin6_addr = in6addr_any;
+		len = sizeof(*sin6);
+	} else if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(la->la_port);
+		len = sizeof(*sin);
+	} else {
+		snprintf(err, errlen, "%s: not a numeric address", host);
 		return -1;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_ANY);
-	sin.sin_port = htons(sc->sc_addr.la_port);
-	return tcp_bind_listen(fd, (struct sockaddr *)&sin, sizeof(sin), sc,
-	    err, errlen);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 && la->la_any && errno == EAFNOSUPPORT) {
+		/* no IPv6 on this host: all IPv4 addresses instead */
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = htons(la->la_port);
+		len = sizeof(*sin);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "socket %s: %s", text, strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6 && la->la_any &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == -1) {
+		snprintf(err, errlen, "setsockopt IPV6_V6ONLY %s: %s", text,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return tcp_bind_listen(fd, (struct sockaddr *)&ss, len, text, backlog,
+	    reuseport, do_listen, err, errlen);
 }
 
 static int
 tcp_bind_listen(int fd, const struct sockaddr *sa, socklen_t salen,
-    const struct sock_conf *sc, char *err, size_t errlen)
+    const char *text, int backlog, int reuseport, int do_listen, char *err,
+    size_t errlen)
 {
 	int	on = 1;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
-		snprintf(err, errlen, "setsockopt SO_REUSEADDR %s: %s",
-		    sc->sc_listen, strerror(errno));
+		snprintf(err, errlen, "setsockopt SO_REUSEADDR %s: %s", text,
+		    strerror(errno));
+		goto fail;
+	}
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		snprintf(err, errlen, "setsockopt SO_REUSEPORT %s: %s", text,
+		    strerror(errno));
 		goto fail;
 	}
 	if (bind(fd, sa, salen) == -1) {
-		snprintf(err, errlen, "bind %s: %s", sc->sc_listen,
-		    strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", text, strerror(errno));
 		goto fail;
 	}
-	if (listen(fd, sc->sc_backlog) == -1) {
-		snprintf(err, errlen, "listen %s: %s", sc->sc_listen,
-		    strerror(errno));
+	if (do_listen && listen(fd, backlog) == -1) {
+		snprintf(err, errlen, "listen %s: %s", text, strerror(errno));
 		goto fail;
 	}
 	return fd;
  fail:
 	close(fd);
 	return -1;
+}
+
+/* One more SO_REUSEPORT socket on a reuseport listener's address. */
+int
+sock_open_reuseport(const struct listener *l, char *err, size_t errlen)
+{
+	return tcp_open(&l->l_addr, l->l_listen, l->l_backlog, 1, 1, err,
+	    errlen);
 }
 
 static int
@@ -307,7 +309,10 @@ sock_update(struct listener *l, const struct sock_conf *sc)
 {
 	int	rc = 0;
 
-	if (listen(l->l_fd, sc->sc_backlog) == -1)
+	l->l_backlog = sc->sc_backlog;
+	if (sc->sc_addr.la_kind == ADDR_SYSTEMD)
+		return 0;	/* systemd's socket, systemd's Backlog= */
+	if (!l->l_reuseport && listen(l->l_fd, sc->sc_backlog) == -1)
 		rc = -1;
 	if (sc->sc_addr.la_kind != ADDR_UNIX)
 		return rc;

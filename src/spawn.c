@@ -48,12 +48,14 @@ static void	child_reset_signals(void);
 static int	child_drop_privileges(const struct prog_conf *, int *);
 
 /*
- * Fork and exec a worker of p for the given slot, passing ipc_fd (or -1)
- * after its sockets.  Returns its pid and the read end of its exec-status
- * pipe in *status_fd (non-blocking), or -1 with the reason logged.
+ * Fork and exec a worker of p for the given slot, passing sockfds (one
+ * per socket of the program) and ipc_fd (or -1) after them.  Returns its
+ * pid and the read end of its exec-status pipe in *status_fd
+ * (non-blocking), or -1 with the reason logged.
  */
 pid_t
-spawn_worker(const struct program *p, int slot, int ipc_fd, int *status_fd)
+spawn_worker(const struct program *p, int slot, const int *sockfds,
+    int ipc_fd, int *status_fd)
 {
 	struct spawn_ctx	 ctx;
 	int			 pipefd[2];
@@ -68,7 +70,7 @@ spawn_worker(const struct program *p, int slot, int ipc_fd, int *status_fd)
 		return -1;
 	}
 	for (i = 0; i < p->p_conf->pc_nsockets; i++)
-		ctx.sp_fds[3 + i] = p->p_listeners[i]->l_fd;
+		ctx.sp_fds[3 + i] = sockfds[i];
 	ctx.sp_nfds = 3 + (int)p->p_conf->pc_nsockets;
 	if (ipc_fd != -1)
 		ctx.sp_fds[ctx.sp_nfds++] = ipc_fd;

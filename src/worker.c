@@ -104,10 +104,17 @@ worker_spawn(struct worker *w)
 {
 	const struct prog_conf	*pc = w->w_conf;
 	int			 child_ipc = -1, status_fd;
+	int			 fds[pc->pc_nsockets + 1];
 
+	if (program_slot_fds(w->w_slot, fds) == -1) {
+		log_warnx("%s[%d]: its reuseport socket is not open",
+		    W_NAME(w), W_SLOT(w));
+		return -1;
+	}
 	if (pc->pc_ipc != IPC_NONE && ipc_open(w, &child_ipc) == -1)
 		return -1;
-	w->w_pid = spawn_worker(w->w_prog, W_SLOT(w), child_ipc, &status_fd);
+	w->w_pid = spawn_worker(w->w_prog, W_SLOT(w), fds, child_ipc,
+	    &status_fd);
 	if (w->w_pid == -1) {
 		if (child_ipc != -1) {
 			close(child_ipc);

@@ -93,6 +93,9 @@ first_error(const char *text, const char *want)
 }
 
 #define PROG	"[program:web]\ncommand = /bin/true\n"
+#define LONG10	"0123456789"
+#define LONG100	LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 \
+		LONG10 LONG10
 
 static const char full_conf[] =
 	"; a full configuration\n"
@@ -219,6 +222,7 @@ START_TEST(test_defaults)
 	struct prog_conf	*pc = cfg->cf_progs;
 
 	ck_assert_ptr_null(cfg->cf_pidfile);
+	ck_assert_ptr_null(cfg->cf_control);
 	ck_assert_int_eq(cfg->cf_log_level, LOG_LVL_DEFAULT);
 	ck_assert_int_eq(sc->sc_addr.la_any, 1);
 	ck_assert_uint_eq(sc->sc_addr.la_port, 80);
@@ -303,7 +307,7 @@ START_TEST(test_relative_paths)
 	char			 dir[PATH_MAX], want[PATH_MAX + 64];
 
 	ck_assert_int_eq(mkdir("sub", 0700), 0);
-	write_conf("[clusterd]\npidfile = x.pid\n"
+	write_conf("[clusterd]\npidfile = x.pid\ncontrol = run/ctl.sock\n"
 	    "[socket:u]\nlisten = unix:run/u.sock\n"
 	    "[program:web]\ncommand = bin/app arg\ndirectory = .\n"
 	    "stdout = log/out\nstderr = /abs/err\n");
@@ -319,6 +323,8 @@ START_TEST(test_relative_paths)
 	ck_assert_str_eq(cfg->cf_dir, dir);
 	snprintf(want, sizeof(want), "%s/x.pid", dir);
 	ck_assert_str_eq(cfg->cf_pidfile, want);
+	snprintf(want, sizeof(want), "%s/run/ctl.sock", dir);
+	ck_assert_str_eq(cfg->cf_control, want);
 	snprintf(want, sizeof(want), "%s/run/u.sock", dir);
 	ck_assert_str_eq(cfg->cf_socks->sc_addr.la_path, want);
 	ck_assert_str_eq(cfg->cf_socks->sc_listen, "unix:run/u.sock");
@@ -473,7 +479,7 @@ START_TEST(test_many_errors)
 	char	*errtext = load_bad(
 	    "[program:web]\n"			/* 1 */
 	    "workers = four\n"			/* 2 */
-	    "max_memory = 1G\n"			/* 3 */
+	    "maxmemory = 1G\n"			/* 3 */
 	    "[socket:api]\n"			/* 4 */
 	    "backlog = 0\n"			/* 5 */
 	    "[program:web]\n"			/* 6 */
@@ -486,7 +492,7 @@ START_TEST(test_many_errors)
 	    "app.ini:1: [program:web] command: required key missing\n"
 	    "app.ini:2: [program:web] workers: expected a number or \"auto\", "
 	    "got \"four\"\n"
-	    "app.ini:3: [program:web] unknown key \"max_memory\"\n"
+	    "app.ini:3: [program:web] unknown key \"maxmemory\"\n"
 	    "app.ini:4: [socket:api] listen: required key missing\n"
 	    "app.ini:5: [socket:api] backlog: expected a number from 1 to "
 	    "65535, got \"0\"\n"
@@ -611,14 +617,27 @@ static const struct {
 	  "min_uptime (5s): with ready = auto no worker could ever be up" },
 
 	/* later issues: not keys yet */
-	{ PROG "max_memory = 1G\n",
-	  "app.ini:3: [program:web] unknown key \"max_memory\"" },
-	{ "[socket:s]\nlisten = :80\nreuseport = yes\n" PROG,
-	  "app.ini:3: [socket:s] unknown key \"reuseport\"" },
-	{ "[clusterd]\ncontrol = /run/c.sock\n" PROG,
-	  "app.ini:2: [clusterd] unknown key \"control\"" },
+	{ PROG "max_memory = 0\n",
+	  "app.ini:3: [program:web] max_memory: expected off or a size like "
+	  "512M, got \"0\"" },
+	{ PROG "max_memory = lots\n",
+	  "app.ini:3: [program:web] max_memory: expected a size like 512M or "
+	  "2G, got \"lots\"" },
+	{ "[socket:s]\nlisten = unix:/tmp/s\nreuseport = yes\n" PROG,
+	  "app.ini:3: [socket:s] reuseport: only for TCP sockets, not unix:" },
+	{ "[socket:s]\nlisten = systemd:s\nreuseport = on\n" PROG,
+	  "app.ini:3: [socket:s] reuseport: only for TCP sockets clusterd "
+	  "binds, not systemd:" },
+	{ "[socket:s]\nlisten = :80\nreuseport = maybe\n" PROG,
+	  "app.ini:3: [socket:s] reuseport: expected yes or no, got "
+	  "\"maybe\"" },
 
 	/* [clusterd] values */
+	{ "[clusterd]\ncontrol = /run/" LONG100 ".sock\n" PROG,
+	  "app.ini:2: [clusterd] control: unix socket path is too long: 110 "
+	  "bytes; the limit is 107 (/run/" LONG100 ".sock)" },
+	{ "[clusterd]\ncontrol =\n" PROG,
+	  "app.ini:2: [clusterd] control: empty value" },
 	{ "[clusterd]\nlog_level = loud\n" PROG,
 	  "app.ini:2: [clusterd] log_level: expected debug, info, notice, "
 	  "warning or error, got \"loud\"" },

@@ -663,6 +663,18 @@ h_start_args(const char *const *extra_env, const char *const *args)
 	return daemon_pid;
 }
 
+/* Run another command as "the daemon" (e.g. clusterd under unshare). */
+pid_t
+h_start_cmd(const char *const *argv, const char *const *extra_env)
+{
+	if (daemon_pid > 0 && !daemon_reaped)
+		h_die("a daemon is already running (pid %ld)",
+		    (long)daemon_pid);
+	daemon_pid = spawn(argv, extra_env, h_out(), h_log());
+	daemon_reaped = 0;
+	return daemon_pid;
+}
+
 pid_t
 h_start(const char *const *extra_env)
 {

@@ -68,6 +68,7 @@ int		 h_free_port(void);
 /* The daemon. */
 pid_t		 h_start(const char *const *);	/* extra env, NULL-ended */
 pid_t		 h_start_args(const char *const *, const char *const *);
+pid_t		 h_start_cmd(const char *const *, const char *const *);
 pid_t		 h_daemon(void);
 int		 h_signal(int);
 int		 h_wait_exit(int, int *);	/* deadline ms, wait status */

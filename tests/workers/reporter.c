@@ -18,6 +18,10 @@
  *	CRASH_SIGNAL=NAME	... or by raising this signal (SEGV, ABRT, ...)
  *	SPAWN_CHILD=1		fork a grandchild in our process group that
  *				ignores SIGTERM and sleeps
+ *	SPAWN_ORPHAN=1		fork a grandchild that outlives us briefly:
+ *				we do not wait for it, it exits after 300 ms
+ *				(re-parented to clusterd, the subreaper)
+ *	ALLOC_MB=N		touch N MiB of memory at start (max_memory)
  *
  * On stdout: "reporter PID started", "reporter PID request" when a
  * request has been read, "reporter PID got signal N" at a stop.
@@ -657,11 +661,43 @@ serve(void)
 	}
 }
 
+/* A grandchild whose parent never waits: an orphan once we exit. */
+static pid_t
+spawn_orphan(void)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) == 0) {
+		usleep(300000);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Resident memory for max_memory tests: allocated and touched, kept. */
+static char	*ballast;
+
+static void
+alloc_memory(long long mb)
+{
+	if (mb <= 0)
+		return;
+	if ((ballast = malloc((size_t)mb << 20)) == NULL) {
+		perror("reporter: malloc");
+		return;
+	}
+	memset(ballast, 1, (size_t)mb << 20);
+	printf("reporter %ld allocated %lld MiB\n", (long)getpid(), mb);
+}
+
 int
 main(int argc, char **argv)
 {
 	pid_t	grandchild = 0;
 
+	alloc_memory(env_num("ALLOC_MB", 0));
+	if (env_num("SPAWN_ORPHAN", 0))
+		grandchild = spawn_orphan();
 	if (env_num("SPAWN_CHILD", 0))
 		grandchild = spawn_grandchild();
 	write_report(argc, argv, grandchild);

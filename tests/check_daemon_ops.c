@@ -1,0 +1,382 @@
+/*
+ * Integration tests of the operating features: reuseport sockets per
+ * slot, max_memory recycling, and reaping orphans as a subreaper or as a
+ * container's PID 1.
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT		15000
+#define TEST_TIMEOUT	60
+
+static void
+wait_reports(const char *prefix, int n)
+{
+	long long	end = h_now_ms() + WAIT;
+
+	while (h_count_reports(prefix) < n) {
+		H_ASSERT(h_daemon_alive(), "the daemon exited; %d report(s) "
+		    "\"%s*\" expected", n, prefix);
+		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
+		    "%d found", n, prefix, h_count_reports(prefix));
+		h_sleep_ms(15);
+	}
+}
+
+/* The newest report of a slot. */
+static struct h_report *
+newest(const char *prefix)
+{
+	struct h_report	**v, *r;
+	size_t		  n, i;
+
+	n = h_report_list(prefix, &v);
+	H_ASSERT(n > 0, "no report %s", prefix);
+	r = v[n - 1];
+	for (i = 0; i + 1 < n; i++)
+		h_report_free(v[i]);
+	free(v);
+	return r;
+}
+
+/* Socket inodes the daemon itself holds open. */
+static int
+daemon_has_inode(pid_t pid, long long inode)
+{
+	char		 path[300], link[128], want[64];
+	struct dirent	*d;
+	DIR		*dir;
+	ssize_t		 n;
+	int		 found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	snprintf(want, sizeof(want), "socket:[%lld]", inode);
+	if ((dir = opendir(path)) == NULL)
+		return -1;
+	while (!found && (d = readdir(dir)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%s", (long)pid,
+		    d->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) > 0) {
+			link[n] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/* SIGTERM to the namespace's init: the child of `unshare --fork`. */
+static void
+kill_namespace_init(void)
+{
+	char	path[96], *text;
+	long	child;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)h_daemon(), (long)h_daemon());
+	text = h_read_file(path);
+	child = text != NULL ? strtol(text, NULL, 10) : 0;
+	free(text);
+	H_ASSERT(child > 0, "no child of unshare");
+	H_ASSERT(kill((pid_t)child, SIGTERM) == 0, "kill %ld", child);
+}
+
+/* A worker inside the namespace, by the pid it reported from outside. */
+static void
+kill_in_namespace(const struct h_report *r)
+{
+	pid_t		 pids[64];
+	int		 n, i;
+
+	/* the reported pid is the one inside: match NSpid */
+	n = h_marked_pids(pids, 64);
+	for (i = 0; i < n; i++) {
+		char	path[64], *st;
+
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pids[i]);
+		if ((st = h_read_file(path)) == NULL)
+			continue;
+		if (strstr(st, "Name:\treporter") != NULL) {
+			char	want[64];
+
+			snprintf(want, sizeof(want), "NSpid:\t%ld\t%ld\n",
+			    (long)pids[i], (long)r->r_pid);
+			if (strstr(st, want) != NULL) {
+				free(st);
+				kill(pids[i], SIGKILL);
+				return;
+			}
+		}
+		free(st);
+	}
+	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
+}
+
+static void
+stop_daemon(void)
+{
+	int	st = -1;
+
+	h_signal(SIGTERM);
+	H_ASSERT(h_wait_exit(WAIT, &st), "the daemon did not exit");
+	H_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
+}
+
+/*
+ * reuseport: each slot gets its own SO_REUSEPORT socket; a slot's
+ * replacement gets the very same one; scaling down closes the removed
+ * slot's socket once its worker is gone.
+ */
+START_TEST(test_reuseport_per_slot)
+{
+	struct h_report	*r0, *r1, *r2, *again;
+	long long	 i0, i1, i2;
+	int		 port = h_free_port();
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "reuseport = yes\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 3\n"
+	    "sockets = web\n"
+	    "min_uptime = 0\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.", 3);
+	r0 = newest("web.0.");
+	r1 = newest("web.1.");
+	r2 = newest("web.2.");
+	i0 = h_report_num(r0, "fd.3.inode");
+	i1 = h_report_num(r1, "fd.3.inode");
+	i2 = h_report_num(r2, "fd.3.inode");
+	H_ASSERT(i0 > 0 && i0 != i1 && i1 != i2 && i0 != i2,
+	    "inodes %lld %lld %lld", i0, i1, i2);
+	H_ASSERT_STR_EQ(h_report_get(r0, "fd.3.reuseport"), "1");
+	H_ASSERT_STR_EQ(h_report_get(r0, "fd.3.listening"), "1");
+
+	/* a replacement gets its slot's socket */
+	kill(r1->r_pid, SIGKILL);
+	wait_reports("web.1.", 2);
+	again = newest("web.1.");
+	H_ASSERT(again->r_pid != r1->r_pid, "not replaced");
+	H_ASSERT(h_report_num(again, "fd.3.inode") == i1, "inode %lld, "
+	    "expected %lld", h_report_num(again, "fd.3.inode"), i1);
+	h_report_free(again);
+
+	/* one worker fewer: slot 2's socket goes once its worker has */
+	H_ASSERT(daemon_has_inode(h_daemon(), i2) == 1, "slot 2 socket");
+	h_signal(SIGTTOU);
+	H_ASSERT(h_wait_dead(r2->r_pid, WAIT), "slot 2 worker still alive");
+	H_ASSERT(daemon_has_inode(h_daemon(), i2) == 0,
+	    "slot 2 socket still open in the master");
+	H_ASSERT(daemon_has_inode(h_daemon(), i0) == 1, "slot 0 socket");
+	h_report_free(r0);
+	h_report_free(r1);
+	h_report_free(r2);
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * While a slot's worker is dead, connections the kernel queued on its
+ * socket wait for the replacement: every one of them is answered.
+ */
+START_TEST(test_reuseport_queue_survives)
+{
+	struct h_report	*r;
+	char		 buf[256];
+	int		 fds[40], i, port = h_free_port(), answered = 0;
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "reuseport = yes\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 20s\n"
+	    "restart_delay = 1s\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.", 2);
+	r = newest("web.0.");
+	kill(r->r_pid, SIGKILL);
+	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "worker alive");
+	/* slot 0 backs off 1 s: meanwhile the kernel queues its share */
+	for (i = 0; i < 40; i++) {
+		fds[i] = h_connect_tcp(port);
+		H_ASSERT(fds[i] >= 0, "connect %d: %s", i, strerror(errno));
+		H_ASSERT(h_send(fds[i], "x\n") == 0, "send %d", i);
+	}
+	for (i = 0; i < 40; i++) {
+		memset(buf, 0, sizeof(buf));
+		if (h_recv_all(fds[i], buf, sizeof(buf) - 1, WAIT) > 0 &&
+		    strstr(buf, "hello") != NULL)
+			answered++;
+		close(fds[i]);
+	}
+	H_ASSERT(answered == 40, "%d of 40 connections answered", answered);
+	H_ASSERT(h_count_reports("web.0.") == 2, "slot 0 not replaced");
+	h_report_free(r);
+	stop_daemon();
+}
+END_TEST
+
+/* A worker over max_memory is replaced, the new one first. */
+START_TEST(test_max_memory)
+{
+	struct h_report	*r, *next;
+	int		 port = h_free_port();
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n"
+	    "max_memory = 24M\n"
+	    "env = ALLOC_MB=48\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.0.", 1);
+	r = newest("web.0.");
+	H_ASSERT(h_wait_log("over max_memory 24.0M", 1, WAIT),
+	    "no max_memory line");
+	wait_reports("web.0.", 2);
+	/* the old one is stopped only once its replacement is ready */
+	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "old worker alive");
+	next = newest("web.0.");
+	H_ASSERT(next->r_pid != r->r_pid, "no replacement");
+	H_ASSERT(h_wait_log("is ready", 2, WAIT), "replacement not ready");
+	h_report_free(r);
+	h_report_free(next);
+	stop_daemon();
+}
+END_TEST
+
+/* A worker's orphan is re-parented to clusterd (a subreaper), reaped. */
+START_TEST(test_orphans_reaped)
+{
+	struct h_report	*r;
+	int		 port = h_free_port();
+
+	h_write_config(
+	    "[clusterd]\n"
+	    "log_level = debug\n"
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n"
+	    "min_uptime = 0\n"
+	    "env = SPAWN_ORPHAN=1\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.0.", 1);
+	r = newest("web.0.");
+	/* the worker dies; its child outlives it, then exits */
+	kill(r->r_pid, SIGKILL);
+	H_ASSERT(h_wait_log("(not a worker)", 1, WAIT),
+	    "the orphan was not reaped by clusterd");
+	H_ASSERT(h_zombie_children(h_daemon()) == 0, "zombies");
+	h_report_free(r);
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * As a container's PID 1 (unshare --pid): workers see the master as
+ * pid 1, orphans are reaped, SIGTERM shuts down cleanly.
+ */
+START_TEST(test_pid1)
+{
+	const char	*argv[] = { "/usr/bin/unshare", "--pid", "--fork",
+			    "--mount-proc", NULL, "-c", NULL, NULL };
+	struct h_report	*r;
+	char		*pid1;
+	int		 st = -1, port = h_free_port();
+
+	if (access("/usr/bin/unshare", X_OK) != 0 || geteuid() != 0)
+		return;		/* needs root and util-linux */
+	h_write_config(
+	    "[clusterd]\n"
+	    "log_level = debug\n"
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 0\n"
+	    "env = SPAWN_ORPHAN=1\n", port, h_worker("reporter"));
+	argv[4] = getenv("CLUSTERD_BIN");
+	argv[6] = h_conf();
+	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
+	wait_reports("web.", 2);
+	r = newest("web.0.");
+	H_ASSERT_STR_EQ(h_report_get(r, "env.CLUSTERD_MASTER_PID"), "1");
+	H_ASSERT_STR_EQ(h_report_get(r, "ppid"), "1");
+	/* its orphan is re-parented to pid 1 when it dies */
+	kill_in_namespace(r);
+	h_report_free(r);
+	H_ASSERT(h_wait_log("(not a worker)", 1, WAIT), "orphan not reaped");
+	{
+		char	buf[64];
+
+		H_ASSERT(h_request_tcp(port, "x\n", buf, sizeof(buf), WAIT) > 0,
+		    "no reply");
+	}
+	/* unshare passes no signal on: SIGTERM goes to clusterd itself */
+	pid1 = h_find_line(h_log(), "started (pid 1)");
+	H_ASSERT(pid1 != NULL, "clusterd is not pid 1 in its namespace");
+	free(pid1);
+	kill_namespace_init();
+	H_ASSERT(h_wait_exit(WAIT, &st), "no exit");
+	H_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	H_ASSERT(h_count_log("clusterd stopped") == 1, "no clean stop");
+	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
+}
+END_TEST
+
+static Suite *
+ops_suite(void)
+{
+	Suite	*s = suite_create("ops");
+	TCase	*tc = tcase_create("ops");
+
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_reuseport_per_slot);
+	tcase_add_test(tc, test_reuseport_queue_survives);
+	tcase_add_test(tc, test_max_memory);
+	tcase_add_test(tc, test_orphans_reaped);
+	tcase_add_test(tc, test_pid1);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(ops_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1019 @@
+/*
+ * Integration tests: reloads, rolling restarts, scaling, sd_notify and
+ * graceful shutdown, seen from outside (SPEC sections 6, 7 and 9).
+ *
+ * The real daemon runs examples/hello or tests/workers/reporter; a test
+ * drives it with signals and watches its log, its workers' reports, the
+ * sockets, /proc and, for sd_notify, a datagram socket of its own.  Every
+ * wait has a deadline and returns as soon as its condition holds.
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT		15000	/* ms: deadline of a wait */
+#define TEST_TIMEOUT	60	/* s: Check's per-test timeout */
+#define LONG_TIMEOUT	150	/* s: the hundred reloads, sanitized */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
+
+#define H_ASSERT_EXIT(code) do {					\
+	int st_ = -1;							\
+	H_ASSERT(h_wait_exit(WAIT, &st_), "the daemon did not exit");	\
+	H_ASSERT(WIFEXITED(st_) && WEXITSTATUS(st_) == (code),		\
+	    "daemon wait status 0x%x, expected exit %d", st_, (code));	\
+} while (0)
+
+/*
+ * Helpers.
+ */
+
+/* Wait for n reports; fail at once if the daemon exits meanwhile. */
+static void
+reports_for(const char *prefix, int n)
+{
+	long long	end = h_now_ms() + WAIT;
+
+	while (h_count_reports(prefix) < n) {
+		H_ASSERT(h_daemon_alive(), "the daemon exited while %d "
+		    "report(s) \"%s*\" were expected (%d found)", n, prefix,
+		    h_count_reports(prefix));
+		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
+		    "%d found", n, prefix, h_count_reports(prefix));
+		h_sleep_ms(15);
+	}
+}
+
+/* Wait for the n-th occurrence of needle in the log, or fail. */
+static void
+log_for(const char *needle, int n)
+{
+	H_ASSERT(h_wait_log(needle, n, WAIT), "\"%s\" x%d not in the log "
+	    "(%d found)", needle, n, h_count_log(needle));
+}
+
+/* The pids of the newest n reports with this prefix, newest last. */
+static void
+newest_pids(const char *prefix, int n, pid_t *pids)
+{
+	struct h_report	**v;
+	size_t		  len, i;
+
+	len = h_report_list(prefix, &v);
+	H_ASSERT(len >= (size_t)n, "%zu reports \"%s*\", wanted %d", len,
+	    prefix, n);
+	for (i = 0; i < (size_t)n; i++)
+		pids[i] = v[len - (size_t)n + i]->r_pid;
+	h_report_list_free(v, len);
+}
+
+/* A report's key as a number, loaded by the worker's pid. */
+static long long
+report_num_of(const char *prefix, pid_t pid, const char *key)
+{
+	struct h_report	**v;
+	size_t		  len, i;
+	long long	  n = -2;
+
+	len = h_report_list(prefix, &v);
+	for (i = 0; i < len; i++)
+		if (v[i]->r_pid == pid)
+			n = h_report_num(v[i], key);
+	h_report_list_free(v, len);
+	H_ASSERT(n != -2, "no report \"%s*\" of pid %ld", prefix, (long)pid);
+	return n;
+}
+
+static char *
+report_str_of(const char *prefix, pid_t pid, const char *key, char *buf,
+    size_t len)
+{
+	struct h_report	**v;
+	size_t		  n, i;
+	const char	 *s;
+	int		  found = 0;
+
+	n = h_report_list(prefix, &v);
+	for (i = 0; i < n; i++)
+		if (v[i]->r_pid == pid) {
+			s = h_report_get(v[i], key);
+			snprintf(buf, len, "%s", s != NULL ? s : "(none)");
+			found = 1;
+		}
+	h_report_list_free(v, n);
+	H_ASSERT(found, "no report \"%s*\" of pid %ld", prefix, (long)pid);
+	return buf;
+}
+
+static void
+wait_dead(pid_t pid)
+{
+	H_ASSERT(h_wait_dead(pid, WAIT), "pid %ld still alive", (long)pid);
+}
+
+/* The daemon and exactly n workers are alive (the old ones have gone). */
+static void
+wait_marked(int n)
+{
+	long long	end = h_now_ms() + WAIT;
+	pid_t		pids[64];
+
+	while (h_marked_pids(pids, 64) != n + 1) {
+		H_ASSERT(h_now_ms() < end, "%d processes, expected %d + the "
+		    "daemon", h_marked_pids(pids, 64) - 1, n);
+		h_sleep_ms(15);
+	}
+}
+
+static void
+assert_no_zombies(void)
+{
+	long long	end = h_now_ms() + WAIT;
+
+	while (h_zombie_children(h_daemon()) > 0 && h_now_ms() < end)
+		h_sleep_ms(20);
+	H_ASSERT(h_zombie_children(h_daemon()) == 0, "%d zombie children",
+	    h_zombie_children(h_daemon()));
+}
+
+static void
+stop_daemon(void)
+{
+	H_ASSERT(h_signal(SIGTERM) == 0, "kill");
+	H_ASSERT_EXIT(0);
+	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
+}
+
+/* Does anything accept on 127.0.0.1:port? */
+static int
+port_open(int port)
+{
+	int	fd = h_connect_tcp(port);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* One line request to a reporter; 1 if it answered "hello pid=". */
+static int
+reporter_answers(int port)
+{
+	char	buf[512];
+
+	if (h_request_tcp(port, "ping\n", buf, sizeof(buf), WAIT) <= 0)
+		return 0;
+	return strstr(buf, "hello pid=") != NULL;
+}
+
+static int
+proc_fd_count(pid_t pid)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[64];
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Resident set, KiB, from /proc/PID/statm. */
+static long
+proc_rss_kib(pid_t pid)
+{
+	char	path[64];
+	FILE	*fp;
+	long	size, rss;
+
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(fp, "%ld %ld", &size, &rss) != 2)
+		rss = -1;
+	fclose(fp);
+	return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * A load loop: nconn HTTP/1.1 requests in flight at any time, each on a
+ * connection of its own ("Connection: close"), non-blocking sockets and
+ * poll(2), single-threaded.  Each request ends as one of: ok (a whole
+ * 200 response with the body "hello\n"), a connection error (connect
+ * failed), or a failure (reset, truncated, wrong, or no answer within
+ * REQ_TIMEOUT).
+ */
+#define LOAD_MAXCONN	16
+#define REQ_TIMEOUT	5000
+#define HELLO_REQ	"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+
+enum lc_state {
+	LC_IDLE,
+	LC_CONNECTING,
+	LC_READING
+};
+
+struct lconn {
+	enum lc_state	 lc_state;
+	int		 lc_fd;
+	size_t		 lc_len;
+	long long	 lc_deadline;
+	char		 lc_buf[512];
+};
+
+struct load {
+	int		 ld_port;
+	long		 ld_ok;
+	long		 ld_failed;
+	long		 ld_connect_err;
+	char		 ld_why[256];	/* the first failure */
+	struct lconn	 ld_conns[LOAD_MAXCONN];
+	int		 ld_nconn;
+};
+
+static void
+load_fail(struct load *ld, struct lconn *c, long *counter, const char *why,
+    int err)
+{
+	(*counter)++;
+	if (ld->ld_why[0] == '\0')
+		snprintf(ld->ld_why, sizeof(ld->ld_why), "%s%s%s (got %zu "
+		    "bytes: \"%.60s\")", why, err ? ": " : "",
+		    err ? strerror(err) : "", c->lc_len, c->lc_buf);
+	close(c->lc_fd);
+	c->lc_fd = -1;
+	c->lc_state = LC_IDLE;
+}
+
+static void
+load_send(struct load *ld, struct lconn *c)
+{
+	ssize_t	n;
+
+	n = send(c->lc_fd, HELLO_REQ, sizeof(HELLO_REQ) - 1, MSG_NOSIGNAL);
+	if (n != (ssize_t)sizeof(HELLO_REQ) - 1) {
+		load_fail(ld, c, &ld->ld_failed, "send", n == -1 ? errno : 0);
+		return;
+	}
+	c->lc_state = LC_READING;
+}
+
+static void
+load_begin(struct load *ld, struct lconn *c)
+{
+	struct sockaddr_in	sin;
+
+	memset(c, 0, sizeof(*c));
+	c->lc_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	H_ASSERT(c->lc_fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)ld->ld_port);
+	c->lc_deadline = h_now_ms() + REQ_TIMEOUT;
+	if (connect(c->lc_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+		load_send(ld, c);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		load_fail(ld, c, &ld->ld_connect_err, "connect", errno);
+		return;
+	}
+	c->lc_state = LC_CONNECTING;
+}
+
+static void
+load_connected(struct load *ld, struct lconn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(c->lc_fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		load_fail(ld, c, &ld->ld_connect_err, "connect", err);
+		return;
+	}
+	load_send(ld, c);
+}
+
+/* Read; at EOF the response must be whole. */
+static void
+load_read(struct load *ld, struct lconn *c)
+{
+	static const char	 body[] = "\r\n\r\nhello\n";
+	ssize_t			 n;
+	char			*end;
+
+	n = read(c->lc_fd, c->lc_buf + c->lc_len, sizeof(c->lc_buf) - 1 -
+	    c->lc_len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		load_fail(ld, c, &ld->ld_failed, "read", errno);
+		return;
+	}
+	c->lc_len += (size_t)n;
+	c->lc_buf[c->lc_len] = '\0';
+	if (n > 0 && c->lc_len < sizeof(c->lc_buf) - 1)
+		return;
+	end = strstr(c->lc_buf, body);
+	if (strncmp(c->lc_buf, "HTTP/1.1 200 ", 13) != 0 || end == NULL ||
+	    end[sizeof(body) - 1] != '\0') {
+		load_fail(ld, c, &ld->ld_failed, "bad or truncated response",
+		    0);
+		return;
+	}
+	ld->ld_ok++;
+	close(c->lc_fd);
+	c->lc_fd = -1;
+	c->lc_state = LC_IDLE;
+}
+
+/*
+ * One turn: start requests in idle slots (unless draining), poll up to
+ * ms, advance what is ready.  Returns the number still in flight.
+ */
+static int
+load_turn(struct load *ld, int draining, int ms)
+{
+	struct pollfd	 pfd[LOAD_MAXCONN];
+	struct lconn	*c;
+	long long	 now = h_now_ms();
+	int		 i, n = 0, busy = 0;
+
+	for (i = 0; i < ld->ld_nconn; i++) {
+		c = &ld->ld_conns[i];
+		if (c->lc_state == LC_IDLE && !draining)
+			load_begin(ld, c);
+		if (c->lc_state != LC_IDLE && now >= c->lc_deadline)
+			load_fail(ld, c, &ld->ld_failed, "no answer in time",
+			    0);
+		pfd[i].fd = c->lc_state == LC_IDLE ? -1 : c->lc_fd;
+		pfd[i].events = c->lc_state == LC_CONNECTING ? POLLOUT :
+		    POLLIN;
+		pfd[i].revents = 0;
+		busy += c->lc_state != LC_IDLE;
+	}
+	if (busy == 0)
+		return 0;
+	if (poll(pfd, (nfds_t)ld->ld_nconn, ms) <= 0)
+		return busy;
+	for (i = 0; i < ld->ld_nconn; i++) {
+		c = &ld->ld_conns[i];
+		if (pfd[i].revents == 0 || c->lc_state == LC_IDLE)
+			continue;
+		if (c->lc_state == LC_CONNECTING)
+			load_connected(ld, c);
+		else
+			load_read(ld, c);
+	}
+	for (i = 0; i < ld->ld_nconn; i++)
+		n += ld->ld_conns[i].lc_state != LC_IDLE;
+	return n;
+}
+
+/* Let the requests in flight finish (bounded), then close everything. */
+static void
+load_drain(struct load *ld)
+{
+	long long	end = h_now_ms() + REQ_TIMEOUT + 1000;
+
+	while (load_turn(ld, 1, 20) > 0 && h_now_ms() < end)
+		;
+}
+
+/*
+ * sd_notify: a datagram socket of the test's own, NOTIFY_SOCKET for the
+ * daemon.
+ */
+static int
+notify_socket(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	H_ASSERT(fd != -1, "socket: %s", strerror(errno));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	H_ASSERT(strlen(path) < sizeof(sun.sun_path), "%s: too long", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	H_ASSERT(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "bind %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The next datagram within ms, NUL-terminated; 0 on timeout. */
+static int
+notify_recv(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	ssize_t		n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
+}
+
+/* Is msg one "STATUS=..." line and nothing else? */
+static int
+status_only(const char *msg)
+{
+	return strncmp(msg, "STATUS=", 7) == 0 && strchr(msg, '\n') == NULL;
+}
+
+/*
+ * The next message that is not a bare STATUS= update (those may come at
+ * any time; each must be one line).  Fails at the deadline.
+ */
+static void
+notify_next(int fd, char *buf, size_t len, const char *waiting_for)
+{
+	long long	end = h_now_ms() + WAIT;
+
+	for (;;) {
+		H_ASSERT(h_now_ms() < end, "no sd_notify message while "
+		    "waiting for %s", waiting_for);
+		if (!notify_recv(fd, buf, len, 100))
+			continue;
+		H_ASSERT(strncmp(buf, "WATCHDOG=", 9) != 0, "WATCHDOG= "
+		    "without WATCHDOG_USEC: \"%s\"", buf);
+		if (!status_only(buf))
+			return;
+		H_ASSERT(strchr(buf, '\n') == NULL, "STATUS= of more than "
+		    "one line: \"%s\"", buf);
+	}
+}
+
+/*
+ * The tests.
+ */
+
+/*
+ * Zero downtime: examples/hello under a bounded load loop while three
+ * rolling restarts run; not one request may fail or be refused.
+ */
+START_TEST(test_reload_under_load)
+{
+	struct load	*ld;
+	long long	 end, next_hup = 0, quiet_until = 0;
+	int		 port = h_free_port(), sent = 0, done;
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:hello]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "ready = auto\n"
+	    "min_uptime = 100ms\n"
+	    "stdout = null\n", port, h_example("hello"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	log_for("started:", 1);
+	H_ASSERT((ld = calloc(1, sizeof(*ld))) != NULL, "calloc");
+	ld->ld_port = port;
+	ld->ld_nconn = 8;
+
+	/* A SIGHUP once the last reload is done and load ran 300 ms more. */
+	end = h_now_ms() + 10000;
+	while (h_now_ms() < end) {
+		load_turn(ld, 0, 10);
+		if (h_now_ms() < next_hup)
+			continue;
+		next_hup = h_now_ms() + 50;	/* look at the log 20/s */
+		done = h_count_log("reload done");
+		if (done < sent)
+			continue;
+		if (quiet_until == 0)
+			quiet_until = h_now_ms() + 300;
+		if (h_now_ms() < quiet_until)
+			continue;
+		if (sent == 3)
+			break;
+		H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+		sent++;
+		quiet_until = 0;
+	}
+	load_drain(ld);
+	H_ASSERT(h_count_log("reload done") == 3, "%d reloads done of 3 "
+	    "(load ran out of time?)", h_count_log("reload done"));
+	H_ASSERT(ld->ld_connect_err == 0 && ld->ld_failed == 0, "%ld ok, "
+	    "%ld connection errors, %ld failed requests; first: %s",
+	    ld->ld_ok, ld->ld_connect_err, ld->ld_failed, ld->ld_why);
+	H_ASSERT(ld->ld_ok > 100, "only %ld requests made", ld->ld_ok);
+	free(ld);
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * A socket whose name and address stay keeps its open file (the same
+ * inode in the new workers); a changed address is a new socket; an added
+ * socket is bound; a removed one stops accepting once the old workers
+ * that still hold it are gone.
+ */
+START_TEST(test_fd_identity)
+{
+	pid_t		 old[2], cur[2];
+	long long	 inode, i2;
+	char		 addr[64], want[64];
+	int		 p1 = h_free_port(), p2 = h_free_port(), p3;
+	static const char prog[] =
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = %s\n"
+	    "min_uptime = 100ms\n";
+	char		 conf[1024];
+
+	do
+		p3 = h_free_port();
+	while (p3 == p1 || p3 == p2);
+	snprintf(conf, sizeof(conf), prog, h_worker("reporter"), "web");
+	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n%s", p1, conf);
+	H_ASSERT(h_start(NULL) > 0, "start");
+	reports_for("web.", 2);
+	newest_pids("web.", 2, old);
+	inode = report_num_of("web.", old[0], "fd.3.inode");
+	H_ASSERT(inode > 0, "no inode");
+	H_ASSERT(report_num_of("web.", old[1], "fd.3.inode") == inode,
+	    "two workers, two sockets");
+
+	/* Same file: same socket in the new workers. */
+	log_for("started:", 1);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 1);
+	reports_for("web.", 4);
+	newest_pids("web.", 2, cur);
+	H_ASSERT(cur[0] != old[0] && cur[0] != old[1] && cur[1] != old[0] &&
+	    cur[1] != old[1], "no new workers");
+	H_ASSERT(report_num_of("web.", cur[0], "fd.3.inode") == inode &&
+	    report_num_of("web.", cur[1], "fd.3.inode") == inode,
+	    "the socket was not kept across the reload");
+	wait_dead(old[0]);
+	wait_dead(old[1]);
+
+	/* web moves to p2, extra is added on p3. */
+	snprintf(conf, sizeof(conf), prog, h_worker("reporter"), "web extra");
+	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n"
+	    "[socket:extra]\nlisten = 127.0.0.1:%d\n%s", p2, p3, conf);
+	memcpy(old, cur, sizeof(old));
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 2);
+	reports_for("web.", 6);
+	newest_pids("web.", 2, cur);
+	i2 = report_num_of("web.", cur[0], "fd.3.inode");
+	H_ASSERT(i2 > 0 && i2 != inode, "a new address kept the old socket");
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p2);
+	H_ASSERT_STR_EQ(report_str_of("web.", cur[1], "fd.3.addr", addr,
+	    sizeof(addr)), want);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p3);
+	H_ASSERT_STR_EQ(report_str_of("web.", cur[1], "fd.4.addr", addr,
+	    sizeof(addr)), want);
+	H_ASSERT(reporter_answers(p2) && reporter_answers(p3),
+	    "new sockets do not serve");
+	wait_dead(old[0]);
+	wait_dead(old[1]);
+	H_ASSERT(!port_open(p1), "port %d still accepts after its socket "
+	    "was removed and its workers have gone", p1);
+
+	/* extra is removed. */
+	snprintf(conf, sizeof(conf), prog, h_worker("reporter"), "web");
+	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n%s", p2, conf);
+	memcpy(old, cur, sizeof(old));
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 3);
+	reports_for("web.", 8);
+	newest_pids("web.", 2, cur);
+	H_ASSERT(report_num_of("web.", cur[0], "fd.3.inode") == i2,
+	    "web was not kept");
+	H_ASSERT_STR_EQ(report_str_of("web.", cur[0], "env.LISTEN_FDS", addr,
+	    sizeof(addr)), "1");
+	H_ASSERT(report_num_of("web.", cur[0], "fd.4.listening") != 1,
+	    "the removed socket was passed on");
+	wait_dead(old[0]);
+	wait_dead(old[1]);
+	H_ASSERT(!port_open(p3), "port %d still accepts after its socket "
+	    "was removed and its workers have gone", p3);
+	H_ASSERT(reporter_answers(p2), "web does not serve");
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * An invalid file: the reload fails with FILE:LINE in the log, nothing
+ * changes (same workers, still serving); a valid file later reloads.
+ */
+START_TEST(test_invalid_reload)
+{
+	pid_t		 old[2], cur[2];
+	char		 where[PATH_MAX + 16];
+	int		 port = h_free_port();
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	reports_for("web.", 2);
+	log_for("started:", 1);
+	newest_pids("web.", 2, old);
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = lots\n"
+	    "sockets = web\n", port, h_worker("reporter"));
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload failed", 1);
+	snprintf(where, sizeof(where), "%s:5:", h_conf());
+	H_ASSERT(h_count_log(where) >= 1, "no \"%s\" in the log", where);
+	H_ASSERT(h_count_log("rolling restart") == 0, "a failed reload "
+	    "rolled");
+	H_ASSERT(!h_pid_dead(old[0]) && !h_pid_dead(old[1]),
+	    "a worker is gone");
+	H_ASSERT(h_count_reports("web.") == 2, "a new worker started");
+	H_ASSERT(reporter_answers(port), "no longer serving");
+	wait_marked(2);
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n", port, h_worker("reporter"));
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 1);
+	reports_for("web.", 4);
+	newest_pids("web.", 2, cur);
+	wait_dead(old[0]);
+	wait_dead(old[1]);
+	H_ASSERT(!h_pid_dead(cur[0]) && !h_pid_dead(cur[1]), "new workers");
+	H_ASSERT(reporter_answers(port), "not serving after the reload");
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * A hundred reloads: the master's descriptors and memory are what they
+ * were after the first few, and it leaves no zombie.  (Under ASan freed
+ * memory sits in quarantine, so RSS says nothing there; the leak check
+ * at exit does that job.)
+ */
+START_TEST(test_hundred_reloads)
+{
+	char	buf[1024];
+	int	port = h_free_port(), i, fds0 = -1, fds;
+	long	rss0 = -1, rss;
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:hello]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "ready = exec\n"
+	    "min_uptime = 50ms\n"
+	    "stdout = null\n"
+	    "stderr = null\n", port, h_example("hello"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	log_for("started:", 1);
+	for (i = 1; i <= 100; i++) {
+		H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+		log_for("reload done", i);
+		if (i == 5) {
+			wait_marked(2);
+			assert_no_zombies();
+			fds0 = proc_fd_count(h_daemon());
+			rss0 = proc_rss_kib(h_daemon());
+		}
+	}
+	H_ASSERT(h_count_log("reload failed") == 0, "a reload failed");
+	wait_marked(2);
+	assert_no_zombies();
+	fds = proc_fd_count(h_daemon());
+	rss = proc_rss_kib(h_daemon());
+	H_ASSERT(fds0 > 0 && fds == fds0, "%d descriptors after 5 reloads, "
+	    "%d after 100", fds0, fds);
+	if (!UNDER_ASAN)
+		H_ASSERT(rss0 > 0 && rss <= rss0 + 512, "RSS %ld KiB after 5 "
+		    "reloads, %ld KiB after 100", rss0, rss);
+	H_ASSERT(h_request_tcp(port, "GET / HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: close\r\n\r\n", buf, sizeof(buf), WAIT) > 0 &&
+	    strstr(buf, "\r\n\r\nhello\n") != NULL, "not serving: \"%s\"",
+	    buf);
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * SIGHUPs during a rolling restart: one is queued (and logged), several
+ * collapse into one; so exactly two reloads run.
+ */
+START_TEST(test_queued_reload)
+{
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "min_uptime = 700ms\n", h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	log_for("started:", 1);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("rolling restart of", 1);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("queued", 1);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 2);
+	/* No third reload: it would have begun by now, within one roll. */
+	H_ASSERT(!h_wait_log("reloading ", 3, 2000), "queued reloads did "
+	    "not collapse: %d reloads", h_count_log("reloading "));
+	H_ASSERT(h_count_log("reload done") == 2, "%d reloads done",
+	    h_count_log("reload done"));
+	H_ASSERT(h_count_reports("web.") == 6, "%d workers started, "
+	    "expected 2 + 2 + 2", h_count_reports("web."));
+	stop_daemon();
+}
+END_TEST
+
+/* A reload that removes a program stops it; an added one starts. */
+START_TEST(test_program_add_remove)
+{
+	pid_t	a0, b[2], c1[1], a1[1];
+	static const char prog[] =
+	    "[program:%s]\n"
+	    "command = %s\n"
+	    "workers = %d\n"
+	    "min_uptime = 100ms\n";
+	char	pa[512], pb[512], pc[512];
+
+	snprintf(pa, sizeof(pa), prog, "a", h_worker("reporter"), 1);
+	snprintf(pb, sizeof(pb), prog, "b", h_worker("reporter"), 2);
+	snprintf(pc, sizeof(pc), prog, "c", h_worker("reporter"), 1);
+	h_write_config("%s%s", pa, pb);
+	H_ASSERT(h_start(NULL) > 0, "start");
+	reports_for("a.", 1);
+	reports_for("b.", 2);
+	log_for("started:", 1);
+	newest_pids("a.", 1, &a0);
+	newest_pids("b.", 2, b);
+
+	h_write_config("%s%s", pa, pc);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 1);
+	log_for("b: removed from the configuration", 1);
+	wait_dead(b[0]);
+	wait_dead(b[1]);
+	reports_for("c.0.", 1);
+	reports_for("a.", 2);
+	newest_pids("c.", 1, c1);
+	newest_pids("a.", 1, a1);
+	H_ASSERT(a1[0] != a0, "a was not rolled");
+	wait_dead(a0);
+	H_ASSERT(!h_pid_dead(c1[0]) && !h_pid_dead(a1[0]), "a or c down");
+	wait_marked(2);
+	H_ASSERT(h_count_reports("b.") == 2, "b restarted");
+	stop_daemon();
+}
+END_TEST
+
+/* SIGTTIN: one worker more; SIGTTOU: one fewer, never fewer than one. */
+START_TEST(test_scale_signals)
+{
+	pid_t	w0, w1;
+
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 1\n"
+	    "min_uptime = 100ms\n", h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	reports_for("web.0.", 1);
+	log_for("started:", 1);
+	newest_pids("web.0.", 1, &w0);
+
+	H_ASSERT(h_signal(SIGTTIN) == 0, "kill");
+	reports_for("web.1.", 1);
+	newest_pids("web.1.", 1, &w1);
+	wait_marked(2);
+
+	H_ASSERT(h_signal(SIGTTOU) == 0, "kill");
+	wait_dead(w1);
+	wait_marked(1);
+	H_ASSERT(!h_pid_dead(w0), "slot 0 stopped");
+
+	H_ASSERT(h_signal(SIGTTOU) == 0, "kill");
+	log_for("SIGTTOU", 2);
+	/* The signal was handled; nothing may stop. */
+	H_ASSERT(!h_wait_dead(w0, 500), "the last worker was stopped");
+	wait_marked(1);
+	H_ASSERT(h_count_reports("web.") == 2, "a worker was restarted");
+	H_ASSERT(h_daemon_alive(), "the daemon died");
+	stop_daemon();
+}
+END_TEST
+
+/*
+ * sd_notify, in order: READY=1 with STATUS= once every worker is up;
+ * RELOADING=1 with MONOTONIC_USEC at a SIGHUP, READY=1 when the roll is
+ * done; STOPPING=1 at SIGTERM.  STATUS= updates may come in between.
+ */
+START_TEST(test_notify_sequence)
+{
+	char		 buf[2048], env[PATH_MAX + 32], path[PATH_MAX];
+	const char	*extra[] = { env, NULL };
+	struct timespec	 ts;
+	long long	 start, now_us, usec;
+	char		*end;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s", h_path("notify.sock"));
+	fd = notify_socket(path);
+	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", path);
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "min_uptime = 300ms\n", h_worker("reporter"));
+	start = h_now_ms();
+	H_ASSERT(h_start(extra) > 0, "start");
+
+	notify_next(fd, buf, sizeof(buf), "READY=1");
+	H_ASSERT(strncmp(buf, "READY=1\nSTATUS=", 15) == 0 &&
+	    strchr(buf + 15, '\n') == NULL, "first message: \"%s\"", buf);
+	H_ASSERT(strstr(buf, "web: 2/2 ready") != NULL, "READY=1 before "
+	    "the workers were up: \"%s\"", buf);
+	H_ASSERT(h_now_ms() - start >= 300, "READY=1 before min_uptime");
+	reports_for("web.", 2);
+
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	notify_next(fd, buf, sizeof(buf), "RELOADING=1");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	H_ASSERT(strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27) == 0,
+	    "at SIGHUP: \"%s\"", buf);
+	usec = strtoll(buf + 27, &end, 10);
+	H_ASSERT(*end == '\0' && usec > 0 && usec <= now_us &&
+	    usec > now_us - 5000000, "MONOTONIC_USEC=%s, now %lld",
+	    buf + 27, now_us);
+	notify_next(fd, buf, sizeof(buf), "READY=1 after the reload");
+	H_ASSERT(strncmp(buf, "READY=1\nSTATUS=", 15) == 0 &&
+	    strstr(buf, "web: 2/2 ready") != NULL, "after the reload: "
+	    "\"%s\"", buf);
+	H_ASSERT(h_count_log("reload done") == 1, "READY=1 before the "
+	    "reload was done");
+
+	H_ASSERT(h_signal(SIGTERM) == 0, "kill");
+	notify_next(fd, buf, sizeof(buf), "STOPPING=1");
+	H_ASSERT(strcmp(buf, "STOPPING=1") == 0, "at SIGTERM: \"%s\"", buf);
+	H_ASSERT_EXIT(0);
+	while (notify_recv(fd, buf, sizeof(buf), 0))
+		H_ASSERT(status_only(buf), "after STOPPING=1: \"%s\"", buf);
+	close(fd);
+	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
+}
+END_TEST
+
+/*
+ * SIGTERM with requests in flight on every worker: each gets its whole
+ * answer, then clusterd exits 0.
+ */
+#define INFLIGHT	6
+
+START_TEST(test_graceful_under_load)
+{
+	char	 buf[1024];
+	int	 fds[INFLIGHT], i, port = h_free_port();
+	ssize_t	 n;
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n"
+	    "env = REPLY_DELAY_MS=1000\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	reports_for("web.", 2);
+	log_for("started:", 1);
+	for (i = 0; i < INFLIGHT; i++) {
+		fds[i] = h_connect_tcp(port);
+		H_ASSERT(fds[i] != -1, "connect: %s", strerror(errno));
+		H_ASSERT(h_send(fds[i], "GET / HTTP/1.1\r\nHost: t\r\n\r\n") ==
+		    0, "send");
+	}
+	H_ASSERT(h_wait_text(h_out(), " request", INFLIGHT, WAIT),
+	    "%d of %d requests read", h_count_in_file(h_out(), " request"),
+	    INFLIGHT);
+	H_ASSERT(h_signal(SIGTERM) == 0, "kill");
+	for (i = 0; i < INFLIGHT; i++) {
+		n = h_recv_all(fds[i], buf, sizeof(buf), WAIT);
+		close(fds[i]);
+		H_ASSERT(n > 0 && strncmp(buf, "HTTP/1.1 200 OK", 15) == 0 &&
+		    strstr(buf, "hello pid=") != NULL, "request %d: \"%s\"",
+		    i, n > 0 ? buf : "");
+	}
+	H_ASSERT_EXIT(0);
+	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
+}
+END_TEST
+
+static Suite *
+reload_suite(void)
+{
+	Suite	*s = suite_create("daemon_reload");
+	TCase	*tc;
+
+	tc = tcase_create("reload");
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_reload_under_load);
+	tcase_add_test(tc, test_fd_identity);
+	tcase_add_test(tc, test_invalid_reload);
+	tcase_add_test(tc, test_queued_reload);
+	tcase_add_test(tc, test_program_add_remove);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("endurance");
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, LONG_TIMEOUT);
+	tcase_add_test(tc, test_hundred_reloads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("signals");
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_scale_signals);
+	tcase_add_test(tc, test_notify_sequence);
+	tcase_add_test(tc, test_graceful_under_load);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(reload_suite());
+	int	 failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
