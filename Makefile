@@ -113,7 +113,7 @@ integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
 
 # Zero-downtime reloads under load, idle cost, request-path cost: see
 # bench/README.md.  Needs wrk, python3 and systemd-socket-activate.
-bench: $(B)/clusterd $(EXAMPLE_BINS)
+bench: $(B)/clusterd $(EXAMPLE_BINS) $(WORKER_BINS)
 	sh bench/run.sh $(B)
 
 # The units as make install writes them, but run from the build tree, and

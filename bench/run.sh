@@ -14,6 +14,7 @@ B=${1:-build/plain}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 CLUSTERD=$B/clusterd
 HELLO=$B/examples/hello
+REPORTER=$B/tests/workers/reporter
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
 
@@ -22,6 +23,7 @@ HUP_EVERY=${HUP_EVERY:-1}	# seconds between SIGHUPs
 TERM_SECS=${TERM_SECS:-6}	# the graceful-shutdown run, at most
 IDLE_SECS=${IDLE_SECS:-5}
 TPUT_SECS=${TPUT_SECS:-5}	# each throughput run
+SPREAD_SECS=${SPREAD_SECS:-3}	# each spread run
 WRK_ARGS=${WRK_ARGS:--t2 -c32}
 
 for tool in wrk "$PY" systemd-socket-activate; do
@@ -323,6 +325,46 @@ request_path()
 	done
 }
 
+# (d) how evenly connections spread over 4 workers: one shared socket
+# vs reuseport (a socket per slot), with the reporter test worker.
+spread_run()
+{
+	port=$(free_port)
+	cat >"$DIR/spread.ini" <<EOF
+[socket:web]
+listen = 127.0.0.1:$port
+reuseport = $1
+
+[program:reporter]
+command = $REPORTER
+workers = 4
+sockets = web
+min_uptime = 100ms
+stdout = null
+stderr = null
+env = REPORT_DIR=$DIR
+EOF
+	: >"$DIR/log"
+	"$CLUSTERD" -c "$DIR/spread.ini" 2>"$DIR/log" >/dev/null &
+	DPID=$!
+	track $DPID
+	wait_log "started:" 1 15 || die "clusterd (spread) did not start"
+	SPREAD=$("$PY" "$HERE/spread.py" "$port" "$SPREAD_SECS" 8)
+	stop_pid $DPID
+}
+
+spread()
+{
+	if [ ! -x "$REPORTER" ]; then
+		row "(d) spread" "skipped: $REPORTER not built"
+		return
+	fi
+	spread_run no
+	row "(d) 4 workers, shared socket" "$SPREAD"
+	spread_run yes
+	row "(d) 4 workers, reuseport = yes" "$SPREAD"
+}
+
 echo "clusterd benchmark: $CLUSTERD, $(nproc) CPUs, wrk $WRK_ARGS"
 zero_downtime "keep-alive, SIGHUP every ${HUP_EVERY}s"
 zero_downtime "Connection: close, SIGHUP every ${HUP_EVERY}s" \
@@ -330,6 +372,7 @@ zero_downtime "Connection: close, SIGHUP every ${HUP_EVERY}s" \
 graceful_term
 idle_cost
 request_path
+spread
 echo
 cat "$RESULTS"
 echo

@@ -547,6 +547,7 @@ reload_globals(struct config *cf)
 	const char	*oldpid = config->cf_pidfile;
 
 	log_setlevel(cf->cf_log_level + verbosity);
+	(void)ctl_reconfigure(cf->cf_control);	/* logs; keeps the old */
 	if (cf->cf_pidfile != NULL && (oldpid == NULL ||
 	    strcmp(oldpid, cf->cf_pidfile) != 0)) {
 		if (pidfile_write(cf->cf_pidfile) == -1) {

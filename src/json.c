@@ -4,13 +4,17 @@
  * escape, numbers, literals), valid UTF-8 only, bounded nesting; of the
  * value it keeps just what clusterd acts on: a top-level string, or the
  * top-level "cmd", "act" and "status" string members of an object.
+ * For the control socket and clusterctl, json_parse() and its accessors
+ * give a read-only view of a whole value (members, elements, scalars).
  *
  * Why not a library: Debian has several, but clusterd reads four fields
  * from lines it has already bounded to 64 KiB; 300 lines of its own,
  * tested with the rest, cost less than a dependency on every system.
  */
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clusterd.h"
@@ -34,6 +38,8 @@ static int	jp_hex4(struct jp *, unsigned *);
 static void	jp_put(char *, size_t *, size_t, unsigned);
 static void	jp_ws(struct jp *);
 static void	quote_put(char *, size_t, size_t *, const char *);
+static enum json_kind jv_kind_of(unsigned char);
+static int	jv_has_nul(const struct json_val *);
 
 /*
  * Parse one JSON text.  Returns 0 and fills *m, or -1 with a reason in
@@ -468,5 +474,231 @@ jp_literal(struct jp *jp, const char *word)
 		return -1;
 	}
 	jp->p += len;
+	return 0;
+}
+
+/*
+ * A read-only view of parsed JSON, for the control socket and clusterctl:
+ * json_parse() validates a whole text once (the same strict grammar as
+ * above); the accessors then walk the values inside it without copying.
+ */
+
+/*
+ * Parse one JSON text; 0 and its top-level value in *v, or -1 with the
+ * reason (and the byte offset) in err.  v points into text, which must
+ * outlive it.
+ */
+int
+json_parse(const char *text, size_t len, struct json_val *v, char *err,
+    size_t errlen)
+{
+	struct jp		 jp = { (const unsigned char *)text,
+				    (const unsigned char *)text + len, 0, NULL };
+	const unsigned char	*start;
+
+	jp_ws(&jp);
+	start = jp.p;
+	if (jp_value(&jp, NULL, 0, NULL) == 0) {
+		v->jv_kind = jv_kind_of(*start);
+		v->jv_text = (const char *)start;
+		v->jv_len = (size_t)(jp.p - start);
+		jp_ws(&jp);
+		if (jp.p == jp.end)
+			return 0;
+		jp.err = "trailing characters after the JSON value";
+	}
+	snprintf(err, errlen, "%s at byte %zu",
+	    jp.err ? jp.err : "invalid JSON",
+	    (size_t)(jp.p - (const unsigned char *)text));
+	return -1;
+}
+
+/*
+ * The member key of an object: 0 and its value, or -1 if it has none (the
+ * first one counts).  Keys are short: a longer name, cut to fit name[],
+ * can never match one.
+ */
+int
+json_get(const struct json_val *obj, const char *key, struct json_val *out)
+{
+	struct jp		 jp;
+	const unsigned char	*start;
+	char			 name[128];
+
+	if (obj->jv_kind != JV_OBJECT || strlen(key) >= sizeof(name) / 2)
+		return -1;
+	jp.p = (const unsigned char *)obj->jv_text + 1;
+	jp.end = (const unsigned char *)obj->jv_text + obj->jv_len;
+	jp.depth = 0;
+	jp.err = NULL;
+	for (;;) {
+		jp_ws(&jp);
+		if (jp.p >= jp.end || *jp.p != '"' ||
+		    jp_string(&jp, name, sizeof(name)) == -1)
+			return -1;
+		jp_ws(&jp);
+		jp.p++;			/* ':' */
+		jp_ws(&jp);
+		start = jp.p;
+		if (jp_value(&jp, NULL, 0, NULL) == -1)
+			return -1;
+		if (strcmp(name, key) == 0) {
+			out->jv_kind = jv_kind_of(*start);
+			out->jv_text = (const char *)start;
+			out->jv_len = (size_t)(jp.p - start);
+			return 0;
+		}
+		jp_ws(&jp);
+		if (jp.p >= jp.end || *jp.p != ',')
+			return -1;
+		jp.p++;
+	}
+}
+
+/*
+ * Walk an array: it->jv_text NULL before the first call.  1 with the next
+ * element in *it, 0 after the last one (or if arr is not an array).
+ */
+int
+json_next(const struct json_val *arr, struct json_val *it)
+{
+	struct jp		 jp;
+	const unsigned char	*start;
+
+	if (arr->jv_kind != JV_ARRAY)
+		return 0;
+	jp.end = (const unsigned char *)arr->jv_text + arr->jv_len;
+	jp.depth = 0;
+	jp.err = NULL;
+	if (it->jv_text == NULL)
+		jp.p = (const unsigned char *)arr->jv_text + 1;
+	else {
+		jp.p = (const unsigned char *)it->jv_text + it->jv_len;
+		jp_ws(&jp);
+		if (jp.p >= jp.end || *jp.p != ',')
+			return 0;
+		jp.p++;
+	}
+	jp_ws(&jp);
+	if (jp.p >= jp.end || *jp.p == ']')
+		return 0;
+	start = jp.p;
+	if (jp_value(&jp, NULL, 0, NULL) == -1)
+		return 0;
+	it->jv_kind = jv_kind_of(*start);
+	it->jv_text = (const char *)start;
+	it->jv_len = (size_t)(jp.p - start);
+	return 1;
+}
+
+/*
+ * A string's decoded text.  -1 if v is not a string, contains U+0000, or
+ * does not fit in len bytes with its NUL: nothing is ever cut.
+ */
+int
+json_string(const struct json_val *v, char *buf, size_t len)
+{
+	struct jp	 jp;
+	char		*tmp;
+	int		 rc;
+
+	if (v->jv_kind != JV_STRING || len == 0 || jv_has_nul(v))
+		return -1;
+	if ((tmp = malloc(len + 4)) == NULL)
+		return -1;
+	jp.p = (const unsigned char *)v->jv_text;
+	jp.end = jp.p + v->jv_len;
+	jp.depth = 0;
+	jp.err = NULL;
+	/* whole code points only: one that would not fit stops it short */
+	rc = jp_string(&jp, tmp, len + 4);
+	if (rc == 0 && strlen(tmp) < len)
+		memcpy(buf, tmp, strlen(tmp) + 1);
+	else
+		rc = -1;
+	free(tmp);
+	return rc;
+}
+
+/* An integer (no fraction, no exponent) from min to max, or -1. */
+int
+json_int(const struct json_val *v, long long min, long long max,
+    long long *out)
+{
+	char		 num[32], *end;
+	long long	 n;
+
+	if (v->jv_kind != JV_NUMBER || v->jv_len >= sizeof(num) ||
+	    memchr(v->jv_text, '.', v->jv_len) != NULL ||
+	    memchr(v->jv_text, 'e', v->jv_len) != NULL ||
+	    memchr(v->jv_text, 'E', v->jv_len) != NULL)
+		return -1;
+	memcpy(num, v->jv_text, v->jv_len);
+	num[v->jv_len] = '\0';
+	errno = 0;
+	n = strtoll(num, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Any number, as a double; -1 if v is not one. */
+int
+json_double(const struct json_val *v, double *out)
+{
+	char	num[64], *end;
+
+	if (v->jv_kind != JV_NUMBER || v->jv_len >= sizeof(num))
+		return -1;
+	memcpy(num, v->jv_text, v->jv_len);
+	num[v->jv_len] = '\0';
+	*out = strtod(num, &end);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* true or false; -1 if v is neither. */
+int
+json_bool(const struct json_val *v, int *out)
+{
+	if (v->jv_kind != JV_BOOL)
+		return -1;
+	*out = v->jv_text[0] == 't';
+	return 0;
+}
+
+static enum json_kind
+jv_kind_of(unsigned char c)
+{
+	switch (c) {
+	case '{':
+		return JV_OBJECT;
+	case '[':
+		return JV_ARRAY;
+	case '"':
+		return JV_STRING;
+	case 't':
+	case 'f':
+		return JV_BOOL;
+	case 'n':
+		return JV_NULL;
+	default:
+		return JV_NUMBER;
+	}
+}
+
+/* Does the (valid) string contain \u0000, the one way to write a NUL? */
+static int
+jv_has_nul(const struct json_val *v)
+{
+	const char	*p = v->jv_text + 1, *end = v->jv_text + v->jv_len - 1;
+
+	for (; p < end; p++) {
+		if (*p != '\\')
+			continue;
+		if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
+			return 1;
+		p++;		/* the escaped character */
+	}
 	return 0;
 }

@@ -1,0 +1,227 @@
+/*
+ * Unit tests of the JSON view that the control socket and clusterctl
+ * share: json_parse() validates a whole text, the accessors walk it.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clusterd.h"
+
+static struct json_val
+parse_ok(const char *text)
+{
+	struct json_val	v;
+	char		err[128] = "";
+
+	ck_assert_msg(json_parse(text, strlen(text), &v, err,
+	    sizeof(err)) == 0, "rejected %s: %s", text, err);
+	return v;
+}
+
+static void
+parse_bad(const char *text, const char *why)
+{
+	struct json_val	v;
+	char		err[128] = "";
+
+	ck_assert_msg(json_parse(text, strlen(text), &v, err,
+	    sizeof(err)) == -1, "accepted %s", text);
+	ck_assert_msg(strstr(err, why) != NULL, "%s: \"%s\" lacks \"%s\"",
+	    text, err, why);
+}
+
+START_TEST(kinds_and_bounds)
+{
+	struct json_val	v;
+
+	v = parse_ok("  {\"a\":1} \r\n");
+	ck_assert_int_eq(v.jv_kind, JV_OBJECT);
+	ck_assert_uint_eq(v.jv_len, 7);
+	ck_assert_int_eq(parse_ok("[]").jv_kind, JV_ARRAY);
+	ck_assert_int_eq(parse_ok("\"x\"").jv_kind, JV_STRING);
+	ck_assert_int_eq(parse_ok("-1.5e3").jv_kind, JV_NUMBER);
+	ck_assert_int_eq(parse_ok("true").jv_kind, JV_BOOL);
+	ck_assert_int_eq(parse_ok("null").jv_kind, JV_NULL);
+}
+END_TEST
+
+START_TEST(strict_grammar)
+{
+	parse_bad("", "unexpected end of input");
+	parse_bad("{\"a\":1} x", "trailing characters");
+	parse_bad("{\"a\":1,}", "expected a string as member name");
+	parse_bad("{'a':1}", "expected a string as member name");
+	parse_bad("[1,]", "expected a JSON value");
+	parse_bad("01", "trailing characters");
+	parse_bad("\"a\tb\"", "control character");
+	parse_bad("\"\xc3\x28\"", "invalid UTF-8");
+	parse_bad("\"\\ud800\"", "unpaired surrogate");
+	parse_bad("{\"a\" 1}", "expected ':'");
+}
+END_TEST
+
+START_TEST(members)
+{
+	struct json_val	o = parse_ok("{ \"cmd\" : \"scale\", \"n\": [1, {\"x\":"
+			    "2}], \"program\":\"web\", \"cmd\": \"dup\" }");
+	struct json_val	v;
+	char		buf[16];
+
+	ck_assert_int_eq(json_get(&o, "cmd", &v), 0);
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "scale");		/* the first one counts */
+	ck_assert_int_eq(json_get(&o, "program", &v), 0);
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "web");
+	ck_assert_int_eq(json_get(&o, "n", &v), 0);
+	ck_assert_int_eq(v.jv_kind, JV_ARRAY);
+	ck_assert_int_eq(json_get(&o, "x", &v), -1);	/* not top level */
+	ck_assert_int_eq(json_get(&o, "nope", &v), -1);
+	v = parse_ok("[1]");
+	ck_assert_int_eq(json_get(&v, "cmd", &o), -1);	/* not an object */
+	v = parse_ok("{}");
+	ck_assert_int_eq(json_get(&v, "cmd", &o), -1);
+}
+END_TEST
+
+START_TEST(elements)
+{
+	struct json_val	a = parse_ok("[ 1 , \"two\" ,{\"three\":[3]} , [] ]");
+	struct json_val	it = { .jv_text = NULL };
+	long long	n;
+	int		count = 0;
+	char		buf[8];
+
+	ck_assert_int_eq(json_next(&a, &it), 1);
+	ck_assert_int_eq(json_int(&it, 0, 10, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(json_next(&a, &it), 1);
+	ck_assert_int_eq(json_string(&it, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "two");
+	ck_assert_int_eq(json_next(&a, &it), 1);
+	ck_assert_int_eq(it.jv_kind, JV_OBJECT);
+	ck_assert_int_eq(json_next(&a, &it), 1);
+	ck_assert_int_eq(it.jv_kind, JV_ARRAY);
+	ck_assert_int_eq(json_next(&a, &it), 0);
+
+	a = parse_ok("[]");
+	it.jv_text = NULL;
+	while (json_next(&a, &it))
+		count++;
+	ck_assert_int_eq(count, 0);
+	a = parse_ok("{\"a\":1}");
+	it.jv_text = NULL;
+	ck_assert_int_eq(json_next(&a, &it), 0);	/* not an array */
+}
+END_TEST
+
+START_TEST(strings_never_cut)
+{
+	struct json_val	v;
+	char		buf[6], big[16];
+
+	v = parse_ok("\"hello\"");
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "hello");
+	v = parse_ok("\"hello!\"");
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), -1);
+	v = parse_ok("\"h\\u00e9llo\"");		/* 6 bytes decoded */
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), -1);
+	v = parse_ok("\"\\u00e9\\n\\\"\"");
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "\xc3\xa9\n\"");
+	v = parse_ok("\"a\\u0000b\"");			/* no hidden NUL */
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), -1);
+	v = parse_ok("\"\\\\u0000\"");		/* an escaped backslash */
+	ck_assert_int_eq(json_string(&v, big, sizeof(big)), 0);
+	ck_assert_str_eq(big, "\\u0000");
+	v = parse_ok("\"\\\\u00\"");
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "\\u00");
+	v = parse_ok("12");
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), -1);
+}
+END_TEST
+
+START_TEST(numbers)
+{
+	struct json_val	v;
+	long long	n;
+	double		d;
+	int		b;
+
+	v = parse_ok("4096");
+	ck_assert_int_eq(json_int(&v, 1, 4096, &n), 0);
+	ck_assert_int_eq(n, 4096);
+	ck_assert_int_eq(json_int(&v, 1, 4095, &n), -1);
+	v = parse_ok("-3");
+	ck_assert_int_eq(json_int(&v, -5, 5, &n), 0);
+	ck_assert_int_eq(n, -3);
+	v = parse_ok("2.0");
+	ck_assert_int_eq(json_int(&v, 0, 5, &n), -1);
+	ck_assert_int_eq(json_double(&v, &d), 0);
+	ck_assert_double_eq_tol(d, 2.0, 1e-9);
+	v = parse_ok("1e2");
+	ck_assert_int_eq(json_int(&v, 0, 500, &n), -1);
+	v = parse_ok("99999999999999999999999");
+	ck_assert_int_eq(json_int(&v, 0, 1LL << 62, &n), -1);
+	v = parse_ok("\"4\"");
+	ck_assert_int_eq(json_int(&v, 0, 5, &n), -1);
+	ck_assert_int_eq(json_double(&v, &d), -1);
+	v = parse_ok("false");
+	ck_assert_int_eq(json_bool(&v, &b), 0);
+	ck_assert_int_eq(b, 0);
+	v = parse_ok("true");
+	ck_assert_int_eq(json_bool(&v, &b), 0);
+	ck_assert_int_eq(b, 1);
+	v = parse_ok("null");
+	ck_assert_int_eq(json_bool(&v, &b), -1);
+}
+END_TEST
+
+/* What json_quote writes, json_parse reads back as it was. */
+START_TEST(quote_round_trip)
+{
+	const char	*s = "a \"b\" \\ c\n\t\x01 \xc3\xa9";
+	char		 q[128], back[64];
+	struct json_val	 v;
+
+	ck_assert_uint_lt(json_quote(s, q, sizeof(q)), sizeof(q));
+	v = parse_ok(q);
+	ck_assert_int_eq(json_string(&v, back, sizeof(back)), 0);
+	ck_assert_str_eq(back, s);
+	ck_assert_uint_eq(json_quote(s, NULL, 0), strlen(q));
+}
+END_TEST
+
+static Suite *
+json_suite(void)
+{
+	Suite	*s = suite_create("json");
+	TCase	*tc = tcase_create("view");
+
+	tcase_add_test(tc, kinds_and_bounds);
+	tcase_add_test(tc, strict_grammar);
+	tcase_add_test(tc, members);
+	tcase_add_test(tc, elements);
+	tcase_add_test(tc, strings_never_cut);
+	tcase_add_test(tc, numbers);
+	tcase_add_test(tc, quote_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(json_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
