@@ -107,6 +107,7 @@ integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
 		echo "== $$t"; \
 		CLUSTERD_BIN=$(CURDIR)/$(B)/clusterd \
 		CLUSTERCTL_BIN=$(CURDIR)/$(B)/clusterctl \
+		SRCDIR=$(CURDIR) \
 		TEST_WORKERS=$(CURDIR)/$(B)/tests/workers \
 		EXAMPLES=$(CURDIR)/$(B)/examples \
 		$$t; done
@@ -172,11 +173,14 @@ $(B)/examples/%: examples/%.c include/clusterd.h
 install: $(B)/clusterd $(B)/clusterctl
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(INCDIR)
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(INCDIR)
 	install -m 0755 $(B)/clusterd $(DESTDIR)$(BINDIR)/clusterd
 	install -m 0755 $(B)/clusterctl $(DESTDIR)$(UBINDIR)/clusterctl
 	install -m 0644 man/clusterctl.1 $(DESTDIR)$(MANDIR)/man1/clusterctl.1
 	install -m 0644 man/clusterd.8 $(DESTDIR)$(MANDIR)/man8/clusterd.8
+	install -m 0644 man/clusterd-ipc.7 \
+	    $(DESTDIR)$(MANDIR)/man7/clusterd-ipc.7
 	install -m 0644 man/clusterd.ini.5 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5
 	install -m 0644 include/clusterd.h $(DESTDIR)$(INCDIR)/clusterd.h
@@ -194,6 +198,7 @@ uninstall:
 	    $(DESTDIR)$(UBINDIR)/clusterctl \
 	    $(DESTDIR)$(MANDIR)/man1/clusterctl.1 \
 	    $(DESTDIR)$(MANDIR)/man8/clusterd.8 \
+	    $(DESTDIR)$(MANDIR)/man7/clusterd-ipc.7 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5 \
 	    $(DESTDIR)$(INCDIR)/clusterd.h \
 	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.service \

@@ -167,7 +167,18 @@ ipc_send_handle(struct worker *w, const char *msg, int fd)
 	struct iovec	 iov;
 	struct cmsghdr	*c;
 	ssize_t		 n;
+	int		 flags;
 
+	/*
+	 * A Node master's sockets are non-blocking, and Node leaves a
+	 * received handle as it is: a blocking one would park the worker's
+	 * event loop in accept() whenever another worker wins the race.
+	 */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) ==
+	    -1))
+		log_warn("%s: cannot make socket %s non-blocking",
+		    w->w_conf->pc_name, w->w_conf->pc_node_socket);
 	json_quote(msg, quoted, sizeof(quoted));
 	iov.iov_base = line;
 	iov.iov_len = (size_t)snprintf(line, sizeof(line),
