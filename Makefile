@@ -92,25 +92,27 @@ run: deps
 	$(MAKE) all
 	./clusterd -c conf/example.ini
 
+# Every suite runs even after a failure; the last line sums them all.
 check: deps
 	@sh build-aux/deps.sh test
 	$(MAKE) all
-	$(MAKE) unit integration units
+	@rm -f $(B)/check.log
+	@$(MAKE) -k unit integration units; rc=$$?; \
+	sh build-aux/summary.sh $(B)/check.log && exit $$rc
 
 unit: $(TEST_BINS) $(WORKER_BINS)
-	@set -e; for t in $(UNIT_SRCS:tests/%.c=$(B)/tests/%); do \
-		echo "== $$t"; $$t; done
+	@sh build-aux/runtests.sh $(B)/check.log \
+	    $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 
 integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
 	    $(EXAMPLE_BINS)
-	@set -e; for t in $(INTEG_SRCS:tests/%.c=$(B)/tests/%); do \
-		echo "== $$t"; \
-		CLUSTERD_BIN=$(CURDIR)/$(B)/clusterd \
-		CLUSTERCTL_BIN=$(CURDIR)/$(B)/clusterctl \
-		SRCDIR=$(CURDIR) \
-		TEST_WORKERS=$(CURDIR)/$(B)/tests/workers \
-		EXAMPLES=$(CURDIR)/$(B)/examples \
-		$$t; done
+	@CLUSTERD_BIN=$(CURDIR)/$(B)/clusterd \
+	CLUSTERCTL_BIN=$(CURDIR)/$(B)/clusterctl \
+	SRCDIR=$(CURDIR) \
+	TEST_WORKERS=$(CURDIR)/$(B)/tests/workers \
+	EXAMPLES=$(CURDIR)/$(B)/examples \
+	sh build-aux/runtests.sh $(B)/check.log \
+	    $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
 
 # Zero-downtime reloads under load, idle cost, request-path cost: see
 # bench/README.md.  Needs wrk, python3 and systemd-socket-activate.
