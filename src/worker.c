@@ -36,6 +36,7 @@ static void	worker_became_ready(struct worker *);
 static void	worker_ready_timeout(struct ev_loop *, ev_timer *, int);
 static void	worker_watchdog(struct ev_loop *, ev_timer *, int);
 static void	worker_stop_timeout(struct ev_loop *, ev_timer *, int);
+static void	worker_begin_stop(struct worker *, int);
 static void	worker_escalate(struct worker *, ev_tstamp);
 static void	worker_kill_for(struct worker *, enum kill_reason);
 static void	worker_signal_group(struct worker *, int);
@@ -134,19 +135,7 @@ worker_spawn(struct worker *w)
 void
 worker_stop(struct worker *w)
 {
-	const struct prog_conf	*pc = w->w_conf;
-
-	if (w->w_state != WORKER_STARTING && w->w_state != WORKER_READY)
-		return;
-	w->w_stop_sent = 1;
-	w->w_state = WORKER_STOPPING;
-	if (pc->pc_stop_timeout <= 0) {
-		ev_timer_stop(EV_DEFAULT, &w->w_timer);
-		worker_signal_group(w, SIGKILL);
-		return;
-	}
-	worker_signal_group(w, pc->pc_stop_signal);
-	worker_escalate(w, pc->pc_stop_timeout);
+	worker_begin_stop(w, w->w_conf->pc_stop_signal);
 }
 
 /*
@@ -156,6 +145,13 @@ worker_stop(struct worker *w)
  */
 void
 worker_retire(struct worker *w)
+{
+	worker_begin_stop(w, 0);
+}
+
+/* STOPPING: sig (if any) now, SIGKILL to the group at stop_timeout. */
+static void
+worker_begin_stop(struct worker *w, int sig)
 {
 	const struct prog_conf	*pc = w->w_conf;
 
@@ -168,6 +164,8 @@ worker_retire(struct worker *w)
 		worker_signal_group(w, SIGKILL);
 		return;
 	}
+	if (sig != 0)
+		worker_signal_group(w, sig);
 	worker_escalate(w, pc->pc_stop_timeout);
 }
 

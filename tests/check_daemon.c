@@ -77,20 +77,6 @@ one_report(const char *prefix)
 	return r;
 }
 
-/* After a shutdown: every process of the test is gone. */
-static void
-assert_no_leftovers(void)
-{
-	pid_t	pids[16];
-	int	n;
-
-	if (!h_wait_no_marked(WAIT)) {
-		n = h_marked_pids(pids, 16);
-		H_ASSERT(0, "%d process(es) left behind, first pid %ld", n,
-		    n > 0 ? (long)pids[0] : -1L);
-	}
-}
-
 /* The daemon reaps: no zombie child stays (a moment to reap allowed). */
 static void
 assert_no_zombies(void)
@@ -126,16 +112,6 @@ assert_no_env(const struct h_report *r, const char *name)
 	v = h_report_get(r, key);
 	H_ASSERT(v == NULL, "%s: %s=\"%s\" should not be set", r->r_path,
 	    name, v ? v : "");
-}
-
-static void
-assert_key(const struct h_report *r, const char *key, const char *want)
-{
-	const char	*v = h_report_get(r, key);
-
-	H_ASSERT(v != NULL && strcmp(v, want) == 0,
-	    "%s: %s=\"%s\", expected \"%s\"", r->r_path, key,
-	    v ? v : "(none)", want);
 }
 
 /* A report key that is an all-zero hex mask; else name the signals. */
@@ -190,19 +166,19 @@ START_TEST(test_fds)
 		snprintf(want, sizeof(want), "0,1,2,3,4,5");
 	} else
 		snprintf(want, sizeof(want), "0,1,2,3,4");
-	assert_key(r, "fds", want);
+	h_assert_key(r, "fds", want);
 
-	assert_key(r, "fd.3.type", "socket");
-	assert_key(r, "fd.3.listening", "1");
-	assert_key(r, "fd.3.family", "unix");
-	assert_key(r, "fd.3.addr", sock);
-	assert_key(r, "fd.4.type", "socket");
-	assert_key(r, "fd.4.listening", "1");
-	assert_key(r, "fd.4.family", "inet");
+	h_assert_key(r, "fd.3.type", "socket");
+	h_assert_key(r, "fd.3.listening", "1");
+	h_assert_key(r, "fd.3.family", "unix");
+	h_assert_key(r, "fd.3.addr", sock);
+	h_assert_key(r, "fd.4.type", "socket");
+	h_assert_key(r, "fd.4.listening", "1");
+	h_assert_key(r, "fd.4.family", "inet");
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	assert_key(r, "fd.4.addr", addr);
-	assert_key(r, "fd.3.cloexec", "0");
-	assert_key(r, "fd.4.cloexec", "0");
+	h_assert_key(r, "fd.4.addr", addr);
+	h_assert_key(r, "fd.3.cloexec", "0");
+	h_assert_key(r, "fd.4.cloexec", "0");
 
 	assert_env(r, "LISTEN_FDS", "2");
 	assert_env(r, "LISTEN_FDNAMES", "ctl-api.v1:web");
@@ -223,7 +199,7 @@ START_TEST(test_fds)
 	}
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -307,7 +283,7 @@ START_TEST(test_env)
 
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -332,7 +308,7 @@ START_TEST(test_process_setup)
 
 	r = one_report("a.0.");
 	snprintf(pid, sizeof(pid), "%ld", (long)r->r_pid);
-	assert_key(r, "pgid", pid);
+	h_assert_key(r, "pgid", pid);
 	H_ASSERT(h_report_num(r, "ppid") == h_daemon(), "ppid %lld",
 	    h_report_num(r, "ppid"));
 	assert_zero_mask(r, "sigblk");
@@ -343,7 +319,7 @@ START_TEST(test_process_setup)
 
 	r = one_report("b.0.");
 	snprintf(pid, sizeof(pid), "%ld", (long)r->r_pid);
-	assert_key(r, "pgid", pid);
+	h_assert_key(r, "pgid", pid);
 	assert_zero_mask(r, "sigblk");
 	assert_zero_mask(r, "sigign");
 	H_ASSERT(h_report_num(r, "pdeathsig") == SIGTERM, "pdeathsig %lld",
@@ -352,7 +328,7 @@ START_TEST(test_process_setup)
 
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -372,14 +348,14 @@ START_TEST(test_umask_limit_directory)
 	    "directory = wd\n", h_worker("reporter"));
 	start_and_wait(NULL, "a.0.", 1);
 	r = one_report("a.0.");
-	assert_key(r, "umask", "0027");
-	assert_key(r, "nofile_soft", "1000");
-	assert_key(r, "nofile_hard", "1000");
-	assert_key(r, "cwd", wd);
+	h_assert_key(r, "umask", "0027");
+	h_assert_key(r, "nofile_soft", "1000");
+	h_assert_key(r, "nofile_hard", "1000");
+	h_assert_key(r, "cwd", wd);
 	h_report_free(r);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -412,11 +388,11 @@ START_TEST(test_user)
 	start_and_wait(NULL, "a.0.", 1);
 	r = one_report("a.0.");
 	snprintf(id, sizeof(id), "%u", pw->pw_uid);
-	assert_key(r, "uid", id);
-	assert_key(r, "euid", id);
+	h_assert_key(r, "uid", id);
+	h_assert_key(r, "euid", id);
 	snprintf(id, sizeof(id), "%u", pw->pw_gid);
-	assert_key(r, "gid", id);
-	assert_key(r, "egid", id);
+	h_assert_key(r, "gid", id);
+	h_assert_key(r, "egid", id);
 	{
 		/* Same set, in any order. */
 		const char	*got = h_report_get(r, "groups");
@@ -437,7 +413,7 @@ START_TEST(test_user)
 	h_report_free(r);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -474,7 +450,7 @@ START_TEST(test_output)
 	h_report_free(r);
 	r = one_report("null.0.");
 	pn = (long)r->r_pid;
-	assert_key(r, "fd.1.target", "/dev/null");
+	h_assert_key(r, "fd.1.target", "/dev/null");
 	h_report_free(r);
 	r = one_report("inherit.0.");
 	pi = (long)r->r_pid;
@@ -505,7 +481,7 @@ START_TEST(test_output)
 
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -567,7 +543,7 @@ START_TEST(test_exec_failure)
 	assert_no_zombies();
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -659,7 +635,7 @@ START_TEST(test_restart_after_kill)
 	}
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -688,7 +664,7 @@ START_TEST(test_restart_never)
 	H_ASSERT(h_daemon_alive(), "the daemon exited with nothing to run");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -746,7 +722,7 @@ START_TEST(test_restart_on_failure)
 	H_ASSERT(h_daemon_alive(), "daemon exited");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -797,7 +773,7 @@ START_TEST(test_backoff_timing)
 	    "no \"restarting in\" in the log");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -828,7 +804,7 @@ START_TEST(test_backoff_cap)
 		    "not capped at 300ms:%s", msg);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -885,7 +861,7 @@ START_TEST(test_graceful_inflight)
 	H_ASSERT(!h_file_exists(pidfile), "pidfile left behind");
 	H_ASSERT(!h_file_exists(sock), "unix socket file left behind");
 	h_report_free(r);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -923,7 +899,7 @@ START_TEST(test_stop_timeout_kills_group)
 	    (long)r->r_pid);
 	H_ASSERT(h_wait_dead(gc, WAIT), "grandchild %ld alive", (long)gc);
 	h_report_free(r);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -958,7 +934,7 @@ START_TEST(test_second_term)
 	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "worker alive");
 	H_ASSERT(!h_file_exists(h_path("clusterd.pid")), "pidfile left");
 	h_report_free(r);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -996,7 +972,7 @@ START_TEST(test_sigquit)
 	}
 	h_report_list_free(v, n);
 	H_ASSERT(!h_file_exists(h_path("clusterd.pid")), "pidfile left");
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1024,7 +1000,7 @@ START_TEST(test_pidfile_sigint)
 	h_signal(SIGINT);
 	H_ASSERT_EXIT(0);
 	H_ASSERT(!h_file_exists(pidfile), "pidfile left behind");
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1119,7 +1095,7 @@ START_TEST(test_check_bad)
 	H_ASSERT_EXIT(1);
 	H_ASSERT(h_count_log(want) >= 1, "no %s in the log", want);
 	H_ASSERT(h_count_reports("") == 0, "a worker was started");
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1201,7 +1177,7 @@ START_TEST(test_bind_failure)
 	    "log should name busy-one, %s, and the error", addr);
 	H_ASSERT(h_count_reports("") == 0, "a worker was started");
 	close(fd);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1220,7 +1196,7 @@ START_TEST(test_master_death)
 	H_ASSERT(h_wait_exit(WAIT, NULL), "not dead");
 	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "worker outlived its master");
 	h_report_free(r);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1244,17 +1220,17 @@ START_TEST(test_command_words_path)
 	    "back\\ slash \"\"\n");
 	start_and_wait(env, "a.0.", 1);
 	r = one_report("a.0.");
-	assert_key(r, "argc", "6");
-	assert_key(r, "argv.0", "reporter");
-	assert_key(r, "argv.1", "plain");
-	assert_key(r, "argv.2", "two words");
-	assert_key(r, "argv.3", "single $HOME");
-	assert_key(r, "argv.4", "back slash");
-	assert_key(r, "argv.5", "");
+	h_assert_key(r, "argc", "6");
+	h_assert_key(r, "argv.0", "reporter");
+	h_assert_key(r, "argv.1", "plain");
+	h_assert_key(r, "argv.2", "two words");
+	h_assert_key(r, "argv.3", "single $HOME");
+	h_assert_key(r, "argv.4", "back slash");
+	h_assert_key(r, "argv.5", "");
 	h_report_free(r);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1284,7 +1260,7 @@ START_TEST(test_stop_signal)
 	H_ASSERT(h_count_in_file(h_out(), line) == 1, "no \"%s\"", line);
 	h_report_free(a);
 	h_report_free(b);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1311,7 +1287,7 @@ START_TEST(test_stop_timeout_zero)
 	H_ASSERT(h_count_in_file(h_out(), line) == 0,
 	    "the worker got its stop_signal before SIGKILL");
 	h_report_free(r);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1340,7 +1316,7 @@ START_TEST(test_restart_always_clean_exit)
 	H_ASSERT(h_count_log("status 0") >= 3, "exit lines");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 
@@ -1369,7 +1345,7 @@ START_TEST(test_example_hello)
 	}
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 }
 END_TEST
 

@@ -379,47 +379,6 @@ assert_serves(int port, int n)
 	}
 }
 
-/* After a shutdown: every process of the test is gone. */
-static void
-assert_no_leftovers(void)
-{
-	pid_t	pids[16];
-	int	n;
-
-	if (!h_wait_no_marked(WAIT)) {
-		n = h_marked_pids(pids, 16);
-		H_ASSERT(0, "%d process(es) left behind, first pid %ld", n,
-		    n > 0 ? (long)pids[0] : -1L);
-	}
-}
-
-static void
-stop_daemon(void)
-{
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0, WAIT);
-	assert_no_leftovers();
-}
-
-static void
-assert_key(const struct h_report *r, const char *key, const char *want)
-{
-	const char	*v = h_report_get(r, key);
-
-	H_ASSERT(v != NULL && strcmp(v, want) == 0,
-	    "%s: %s=\"%s\", expected \"%s\"", r->r_path, key,
-	    v ? v : "(none)", want);
-}
-
-static void
-assert_no_key(const struct h_report *r, const char *key)
-{
-	const char	*v = h_report_get(r, key);
-
-	H_ASSERT(v == NULL, "%s: %s=\"%s\" should not be there", r->r_path,
-	    key, v ? v : "");
-}
-
 static struct h_report *
 report_of(const char *prefix)
 {
@@ -464,40 +423,40 @@ START_TEST(test_ipc_fd)
 	start_daemon();
 
 	r = report_of("json.0.");
-	assert_key(r, "fds", "0,1,2,3,4");
-	assert_key(r, "env.CLUSTERD_IPC_FD", "4");
-	assert_key(r, "fd.4.type", "socket");
-	assert_key(r, "fd.4.socktype", "stream");
-	assert_key(r, "fd.4.family", "unix");
-	assert_key(r, "fd.4.listening", "0");
-	assert_key(r, "fd.4.cloexec", "0");
-	assert_key(r, "fd.3.listening", "1");
-	assert_no_key(r, "env.NODE_CHANNEL_FD");
-	assert_no_key(r, "env.NODE_CHANNEL_SERIALIZATION_MODE");
+	h_assert_key(r, "fds", "0,1,2,3,4");
+	h_assert_key(r, "env.CLUSTERD_IPC_FD", "4");
+	h_assert_key(r, "fd.4.type", "socket");
+	h_assert_key(r, "fd.4.socktype", "stream");
+	h_assert_key(r, "fd.4.family", "unix");
+	h_assert_key(r, "fd.4.listening", "0");
+	h_assert_key(r, "fd.4.cloexec", "0");
+	h_assert_key(r, "fd.3.listening", "1");
+	h_assert_no_key(r, "env.NODE_CHANNEL_FD");
+	h_assert_no_key(r, "env.NODE_CHANNEL_SERIALIZATION_MODE");
 	h_report_free(r);
 
 	r = report_of("none.0.");
-	assert_key(r, "fds", "0,1,2,3");
-	assert_no_key(r, "env.CLUSTERD_IPC_FD");
-	assert_no_key(r, "env.NODE_CHANNEL_FD");
+	h_assert_key(r, "fds", "0,1,2,3");
+	h_assert_no_key(r, "env.CLUSTERD_IPC_FD");
+	h_assert_no_key(r, "env.NODE_CHANNEL_FD");
 	h_report_free(r);
 
 	r = report_of("node.0.");
-	assert_key(r, "fds", "0,1,2,3,4");
-	assert_key(r, "env.CLUSTERD_IPC_FD", "4");
-	assert_key(r, "env.NODE_CHANNEL_FD", "4");
-	assert_key(r, "env.NODE_CHANNEL_SERIALIZATION_MODE", "json");
-	assert_key(r, "fd.4.socktype", "stream");
-	assert_key(r, "fd.4.family", "unix");
+	h_assert_key(r, "fds", "0,1,2,3,4");
+	h_assert_key(r, "env.CLUSTERD_IPC_FD", "4");
+	h_assert_key(r, "env.NODE_CHANNEL_FD", "4");
+	h_assert_key(r, "env.NODE_CHANNEL_SERIALIZATION_MODE", "json");
+	h_assert_key(r, "fd.4.socktype", "stream");
+	h_assert_key(r, "fd.4.family", "unix");
 	h_report_free(r);
 
 	r = report_of("nosock.0.");
-	assert_key(r, "fds", "0,1,2,3");
-	assert_key(r, "env.CLUSTERD_IPC_FD", "3");
-	assert_key(r, "fd.3.family", "unix");
-	assert_key(r, "fd.3.listening", "0");
+	h_assert_key(r, "fds", "0,1,2,3");
+	h_assert_key(r, "env.CLUSTERD_IPC_FD", "3");
+	h_assert_key(r, "fd.3.family", "unix");
+	h_assert_key(r, "fd.3.listening", "0");
 	h_report_free(r);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -532,17 +491,17 @@ START_TEST(test_node_handle_message)
 	wait_lines("nh[0]", "is ready", 1, WAIT);
 	H_ASSERT((r = h_report_load(h_path("reports/handle.nh"))) != NULL,
 	    "no handle report");
-	assert_key(r, "msg", "{\"cmd\":\"NODE_HANDLE\",\"type\":"
+	h_assert_key(r, "msg", "{\"cmd\":\"NODE_HANDLE\",\"type\":"
 	    "\"net.Server\",\"msg\":\"server\"}");
-	assert_key(r, "fds", "1");
-	assert_key(r, "listening", "1");
+	h_assert_key(r, "fds", "1");
+	h_assert_key(r, "listening", "1");
 	snprintf(want, sizeof(want), "%d", port);
-	assert_key(r, "port", want);
-	assert_key(r, "nonblock", "1");
+	h_assert_key(r, "port", want);
+	h_assert_key(r, "nonblock", "1");
 	h_report_free(r);
 	H_ASSERT(lines_with("nh[0]", "NODE_HANDLE") == 0 &&
 	    lines_with("nh[0]", "bad IPC") == 0, "the ACK was not taken");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -657,7 +616,7 @@ START_TEST(test_suicide)
 		    c->sc_name, h_count_log(needle), needle);
 		free(v);
 	}
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -707,7 +666,7 @@ START_TEST(test_ready_timeout)
 	    gap0, gap3);
 	H_ASSERT(h_count_log("restarting in 100ms") >= 1 &&
 	    h_count_log("restarting in 200ms") >= 1, "backoff not logged");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -752,7 +711,7 @@ START_TEST(test_ready_modes)
 	H_ASSERT(events_count("msg", "start", 0) == 1 &&
 	    events_count("exec", "start", 0) == 1 &&
 	    events_count("auto", "start", 0) == 1, "a worker was replaced");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -792,7 +751,7 @@ START_TEST(test_watchdog)
 	H_ASSERT(h_count_log("beat[0] (pid") == 1, "beat: more than its "
 	    "ready line in the log");
 	H_ASSERT(events_count("beat", "start", 0) == 1, "beat was replaced");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -807,7 +766,7 @@ START_TEST(test_status)
 	    "env = STATUS=serving 42 \"requests\"\n", h_worker("ipcworker"));
 	start_daemon();
 	wait_log("status: serving 42 \"requests\"", 1, WAIT);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -905,7 +864,7 @@ START_TEST(test_bad_messages)
 	kill((pid_t)pid, SIGKILL);
 	wait_events("closer", "start", 2, WAIT);
 	H_ASSERT(h_daemon_alive(), "the daemon died");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -975,7 +934,7 @@ START_TEST(test_flood)
 	    "worst replacement %lld ms, RSS %ld -> %ld KiB\n",
 	    event_ms("flood", "flooded") - event_ms("flood", "flooding"),
 	    kills, worst, base, max);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -1121,7 +1080,7 @@ START_TEST(test_node_handle)
 	/* each worker ends its event loop on SIGTERM, well before 15s */
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0, 5000);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 	H_ASSERT(h_count_log("did not stop within") == 0, "a Node worker had "
 	    "to be killed");
 }
@@ -1138,7 +1097,7 @@ START_TEST(test_node_fd)
 	assert_serves(port, 10);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0, 5000);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 	H_ASSERT(h_count_log("did not stop within") == 0, "killed");
 }
 END_TEST
@@ -1162,7 +1121,7 @@ START_TEST(test_python)
 	    h_count_log("] started (pid") == 2, "a worker was replaced");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0, 5000);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 	H_ASSERT(h_count_log("did not stop within") == 0, "killed");
 }
 END_TEST
@@ -1181,7 +1140,7 @@ START_TEST(test_shell)
 	    h_count_log("] started (pid") == 1, "the worker was replaced");
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0, 5000);
-	assert_no_leftovers();
+	h_assert_no_leftovers();
 	H_ASSERT(h_count_log("exited with status 0") == 1, "unclean exit");
 }
 END_TEST

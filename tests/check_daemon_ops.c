@@ -125,17 +125,6 @@ kill_in_namespace(const struct h_report *r)
 	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
 }
 
-static void
-stop_daemon(void)
-{
-	int	st = -1;
-
-	h_signal(SIGTERM);
-	H_ASSERT(h_wait_exit(WAIT, &st), "the daemon did not exit");
-	H_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
-	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
-}
-
 /*
  * reuseport: each slot gets its own SO_REUSEPORT socket; a slot's
  * replacement gets the very same one; scaling down closes the removed
@@ -188,7 +177,7 @@ START_TEST(test_reuseport_per_slot)
 	h_report_free(r0);
 	h_report_free(r1);
 	h_report_free(r2);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -233,7 +222,7 @@ START_TEST(test_reuseport_queue_survives)
 	H_ASSERT(answered == 40, "%d of 40 connections answered", answered);
 	H_ASSERT(h_count_reports("web.0.") == 2, "slot 0 not replaced");
 	h_report_free(r);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -265,7 +254,7 @@ START_TEST(test_max_memory)
 	H_ASSERT(h_wait_log("is ready", 2, WAIT), "replacement not ready");
 	h_report_free(r);
 	h_report_free(next);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -294,7 +283,7 @@ START_TEST(test_orphans_reaped)
 	    "the orphan was not reaped by clusterd");
 	H_ASSERT(h_zombie_children(h_daemon()) == 0, "zombies");
 	h_report_free(r);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 

@@ -165,14 +165,6 @@ assert_no_zombies(void)
 	    h_zombie_children(h_daemon()));
 }
 
-static void
-stop_daemon(void)
-{
-	H_ASSERT(h_signal(SIGTERM) == 0, "kill");
-	H_ASSERT_EXIT(0);
-	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
-}
-
 /* Does anything accept on 127.0.0.1:port? */
 static int
 port_open(int port)
@@ -545,7 +537,7 @@ START_TEST(test_reload_under_load)
 	    ld->ld_ok, ld->ld_connect_err, ld->ld_failed, ld->ld_why);
 	H_ASSERT(ld->ld_ok > 100, "only %ld requests made", ld->ld_ok);
 	free(ld);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -639,7 +631,7 @@ START_TEST(test_fd_identity)
 	H_ASSERT(!port_open(p3), "port %d still accepts after its socket "
 	    "was removed and its workers have gone", p3);
 	H_ASSERT(reporter_answers(p2), "web does not serve");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -701,7 +693,7 @@ START_TEST(test_invalid_reload)
 	wait_dead(old[1]);
 	H_ASSERT(!h_pid_dead(cur[0]) && !h_pid_dead(cur[1]), "new workers");
 	H_ASSERT(reporter_answers(port), "not serving after the reload");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -754,7 +746,7 @@ START_TEST(test_hundred_reloads)
 	    "Connection: close\r\n\r\n", buf, sizeof(buf), WAIT) > 0 &&
 	    strstr(buf, "\r\n\r\nhello\n") != NULL, "not serving: \"%s\"",
 	    buf);
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -785,7 +777,7 @@ START_TEST(test_queued_reload)
 	    h_count_log("reload done"));
 	H_ASSERT(h_count_reports("web.") == 6, "%d workers started, "
 	    "expected 2 + 2 + 2", h_count_reports("web."));
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -826,7 +818,7 @@ START_TEST(test_program_add_remove)
 	H_ASSERT(!h_pid_dead(c1[0]) && !h_pid_dead(a1[0]), "a or c down");
 	wait_marked(2);
 	H_ASSERT(h_count_reports("b.") == 2, "b restarted");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -862,7 +854,7 @@ START_TEST(test_scale_signals)
 	wait_marked(1);
 	H_ASSERT(h_count_reports("web.") == 2, "a worker was restarted");
 	H_ASSERT(h_daemon_alive(), "the daemon died");
-	stop_daemon();
+	h_stop_daemon();
 }
 END_TEST
 

@@ -1164,3 +1164,51 @@ h_dump_log(void)
 	    len > 3000 ? buf + len - 3000 : buf);
 	free(buf);
 }
+
+/* After a shutdown: every process of the test is gone. */
+void
+h_assert_no_leftovers(void)
+{
+	pid_t	pids[16];
+	int	n;
+
+	if (!h_wait_no_marked(H_DEADLINE_MS)) {
+		n = h_marked_pids(pids, 16);
+		H_ASSERT(0, "%d process(es) left behind, first pid %ld", n,
+		    n > 0 ? (long)pids[0] : -1L);
+	}
+}
+
+/* SIGTERM; the daemon exits 0 in time and leaves nothing behind. */
+void
+h_stop_daemon(void)
+{
+	int	st = -1;
+
+	H_ASSERT(h_signal(SIGTERM) == 0, "the daemon is not running");
+	H_ASSERT(h_wait_exit(H_DEADLINE_MS, &st), "the daemon did not exit");
+	H_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "daemon wait status 0x%x, expected exit 0", st);
+	h_assert_no_leftovers();
+}
+
+/* The report has key, with this value. */
+void
+h_assert_key(const struct h_report *r, const char *key, const char *want)
+{
+	const char	*v = h_report_get(r, key);
+
+	H_ASSERT(v != NULL && strcmp(v, want) == 0,
+	    "%s: %s=\"%s\", expected \"%s\"", r->r_path, key,
+	    v ? v : "(none)", want);
+}
+
+/* The report does not have key. */
+void
+h_assert_no_key(const struct h_report *r, const char *key)
+{
+	const char	*v = h_report_get(r, key);
+
+	H_ASSERT(v == NULL, "%s: %s=\"%s\" should not be there", r->r_path,
+	    key, v ? v : "");
+}

@@ -96,6 +96,9 @@ long long	 h_report_num(const struct h_report *, const char *);
 size_t		 h_report_list(const char *, struct h_report ***);
 void		 h_report_list_free(struct h_report **, size_t);
 struct h_report	*h_report_wait(const char *, int);
+void		 h_assert_key(const struct h_report *, const char *,
+		    const char *);
+void		 h_assert_no_key(const struct h_report *, const char *);
 
 /* Network. */
 int		 h_connect_tcp(int);
@@ -111,6 +114,10 @@ int		 h_marked_pids(pid_t *, int);	/* alive, not zombies */
 int		 h_wait_no_marked(int);
 int		 h_zombie_children(pid_t);
 char		 h_proc_state(pid_t);		/* 0 if gone */
+
+/* Endings: nothing of the test left; SIGTERM and a clean exit. */
+void		 h_assert_no_leftovers(void);
+void		 h_stop_daemon(void);
 
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);
