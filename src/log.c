@@ -36,7 +36,7 @@ static void	vlog(int, int, const char *, va_list)
 void
 log_init(int level)
 {
-	log_level = level;
+	log_setlevel(level);	/* -q past error still shows errors */
 	log_journal = stderr_is_journal();
 }
 
