@@ -94,7 +94,6 @@ static void	reply_errorf(struct ctl_conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	status_program(struct ctl_conn *, const struct program *);
 static void	status_slot(struct ctl_conn *, const struct slot *);
-static unsigned long long proc_rss(pid_t);
 static void	reload_done(void *, int, const char *);
 static void	cmd_status(struct ctl_conn *, struct program *,
 		    const struct json_val *);
@@ -814,6 +813,7 @@ static void
 status_slot(struct ctl_conn *c, const struct slot *sl)
 {
 	const struct worker	*w = sl->sl_worker;
+	long long		 rss;
 
 	if (w == NULL)
 		w = sl->sl_next;
@@ -825,32 +825,13 @@ status_slot(struct ctl_conn *c, const struct slot *sl)
 		    sl->sl_restarts);
 		return;
 	}
+	rss = memory_rss(w->w_pid);
 	reply_printf(c, "\"pid\":%ld,\"state\":\"%s\",\"uptime\":%.1f,"
-	    "\"restarts\":%u,\"rss\":%llu,\"status\":", (long)w->w_pid,
+	    "\"restarts\":%u,\"rss\":%lld,\"status\":", (long)w->w_pid,
 	    worker_state_name(w->w_state), ev_now(EV_DEFAULT) - w->w_started,
-	    sl->sl_restarts, proc_rss(w->w_pid));
+	    sl->sl_restarts, rss < 0 ? 0 : rss);
 	reply_quote(c, w->w_status);
 	reply_printf(c, "}");
-}
-
-/* Resident memory in bytes, from /proc/PID/statm; 0 if unknown. */
-static unsigned long long
-proc_rss(pid_t pid)
-{
-	char			path[64];
-	FILE			*fp;
-	unsigned long long	size, pages;
-	long			pagesize = sysconf(_SC_PAGESIZE);
-	int			n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
-	if ((fp = fopen(path, "re")) == NULL)
-		return 0;
-	n = fscanf(fp, "%llu %llu", &size, &pages);
-	fclose(fp);
-	if (n != 2 || pagesize <= 0)
-		return 0;
-	return pages * (unsigned long long)pagesize;
 }
 
 /* As SIGHUP; the reply waits for the outcome. */
