@@ -17,6 +17,7 @@
 
 #include "clusterd.h"
 #include "log.h"
+#include "runner.h"
 
 #define CONF	"app.ini"
 
@@ -796,11 +797,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(config_suite());
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "runner.h"
 
 #define WAIT		15000	/* ms: deadline of a wait */
 #define TEST_TIMEOUT	60	/* s: Check's per-test timeout */
@@ -1407,12 +1408,5 @@ daemon_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(daemon_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite_forked(daemon_suite());
 }

@@ -23,6 +23,7 @@
 
 #include "clusterd.h"
 #include "harness.h"
+#include "runner.h"
 
 #define WAIT		15000	/* ms: deadline of a wait */
 #define TEST_TIMEOUT	60	/* s: Check's per-test timeout */
@@ -852,12 +853,5 @@ ctl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ctl_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite_forked(ctl_suite());
 }

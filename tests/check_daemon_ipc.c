@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "runner.h"
 
 #define WAIT		15000	/* ms: deadline of a wait */
 #define TEST_TIMEOUT	60	/* s: Check's per-test timeout */
@@ -1185,12 +1186,5 @@ ipc_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ipc_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite_forked(ipc_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "runner.h"
 
 #define WAIT		15000
 #define TEST_TIMEOUT	60
@@ -361,11 +362,5 @@ ops_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ops_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite_forked(ops_suite());
 }

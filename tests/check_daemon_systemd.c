@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "runner.h"
 
 #define WAIT		15000
 #define TEST_TIMEOUT	60
@@ -195,11 +196,5 @@ systemd_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(systemd_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite_forked(systemd_suite());
 }

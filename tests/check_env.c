@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static const char *
 lookup(char **envp, const char *name)
@@ -144,11 +145,5 @@ env_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(env_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(env_suite());
 }

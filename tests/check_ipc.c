@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static enum ipc_kind
 classify(const char *line, char *status)
@@ -160,11 +161,5 @@ ipc_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ipc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(ipc_suite());
 }

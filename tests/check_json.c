@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static struct json_val
 parse_ok(const char *text)
@@ -217,11 +218,5 @@ json_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(json_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(json_suite());
 }

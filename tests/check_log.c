@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runner.h"
 
 static char	path[] = "/tmp/clusterd-log-test.XXXXXX";
 
@@ -136,11 +137,5 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(log_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(log_suite());
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static char	tmpdir[64];
 static char	sockpath[128];
@@ -293,11 +294,5 @@ notify_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(notify_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(notify_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static char	err[ERRBUF_LEN];
 
@@ -551,11 +552,5 @@ parse_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(parse_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(parse_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 static struct prog_conf
 conf(enum restart_mode mode)
@@ -126,11 +127,5 @@ policy_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(policy_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(policy_suite());
 }

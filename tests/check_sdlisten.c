@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clusterd.h"
+#include "runner.h"
 
 #define FIRST_FD	3
 #define LAST_FD		5
@@ -278,16 +279,11 @@ sdlisten_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed, fd;
+	int	fd;
 
 	for (fd = FIRST_FD; fd <= LAST_FD; fd++)
 		if (fcntl(fd, F_GETFD) == -1 &&
 		    open("/dev/null", O_RDONLY) == -1)
 			return EXIT_FAILURE;
-	sr = srunner_create(sdlisten_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(sdlisten_suite());
 }
