@@ -109,8 +109,13 @@ program_stop(struct program *p)
 	struct slot	*sl;
 	int		 i;
 
-	if (p->p_state == PROGRAM_ROLLING)
-		roll_finish(p, 0, "stopped");
+	if (p->p_state == PROGRAM_ROLLING) {
+		log_notice("%s: rolling restart cancelled: stopping",
+		    p->p_conf->pc_name);
+		p->p_state = PROGRAM_RUNNING;
+		p->p_roll_target = 0;
+		cluster_roll_done(p, 0, "the program was stopped");
+	}
 	if (p->p_state != PROGRAM_REMOVED)
 		p->p_state = PROGRAM_STOPPED;
 	for (i = 0; i < p->p_nslots; i++) {
