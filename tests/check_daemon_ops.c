@@ -342,6 +342,56 @@ START_TEST(test_pid1)
 }
 END_TEST
 
+/*
+ * A deploy of broken code: the first new worker dies before it is ready,
+ * the rolling restart stops there, and every old worker keeps serving.
+ */
+START_TEST(test_reload_broken_code)
+{
+	struct h_report	*r0, *r1;
+	char		 buf[128], *line;
+	int		 port = h_free_port();
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 200ms\n", port, h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.", 2);
+	H_ASSERT(h_wait_log("started:", 1, WAIT), "not started");
+	r0 = newest("web.0.");
+	r1 = newest("web.1.");
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "min_uptime = 200ms\n"
+	    "env = EXIT_AFTER_MS=50\n"
+	    "env = EXIT_CODE=3\n", port, h_worker("reporter"));
+	h_signal(SIGHUP);
+	H_ASSERT(h_wait_log("reload failed", 1, WAIT), "no reload failure");
+	line = h_find_line(h_log(), "rolling restart stopped");
+	H_ASSERT(line != NULL, "no rolling-restart line");
+	free(line);
+	/* both old workers still there, still serving */
+	H_ASSERT(kill(r0->r_pid, 0) == 0 && kill(r1->r_pid, 0) == 0,
+	    "an old worker was stopped");
+	H_ASSERT(h_request_tcp(port, "x\n", buf, sizeof(buf), WAIT) > 0 &&
+	    strstr(buf, "hello") != NULL, "no answer: %s", buf);
+	H_ASSERT(h_count_log("rolling restart of") == 1, "more rolls");
+	h_report_free(r0);
+	h_report_free(r1);
+	h_stop_daemon();
+}
+END_TEST
+
 static Suite *
 ops_suite(void)
 {
@@ -355,6 +405,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_max_memory);
 	tcase_add_test(tc, test_orphans_reaped);
 	tcase_add_test(tc, test_pid1);
+	tcase_add_test(tc, test_reload_broken_code);
 	suite_add_tcase(s, tc);
 	return s;
 }
