@@ -392,6 +392,54 @@ START_TEST(test_reload_broken_code)
 }
 END_TEST
 
+/*
+ * Out of descriptors, the control socket pauses accept() instead of
+ * spinning on EMFILE; once clients go away it answers again.
+ */
+START_TEST(test_control_emfile)
+{
+	const char	*argv[] = { "/usr/bin/prlimit", "--nofile=24", NULL,
+			    "-c", NULL, NULL };
+	const char	*ctl = h_path("ctl.sock");
+	const char	*cargv[] = { NULL, "-s", NULL, "status", NULL };
+	char		*out = NULL, *err = NULL;
+	int		 fds[40], i, n = 0, st = -1;
+
+	if (access(argv[0], X_OK) != 0)
+		return;
+	h_write_config(
+	    "[clusterd]\n"
+	    "control = %s\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "min_uptime = 0\n", ctl, h_worker("reporter"));
+	argv[2] = getenv("CLUSTERD_BIN");
+	argv[4] = h_conf();
+	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
+	H_ASSERT(h_wait_log("started:", 1, WAIT), "not started");
+	for (i = 0; i < 40; i++)
+		if ((fds[n] = h_connect_unix(ctl)) >= 0)
+			n++;
+	H_ASSERT(h_wait_log("pausing for", 1, WAIT),
+	    "no EMFILE pause logged (%d clients connected)", n);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	cargv[0] = getenv("CLUSTERCTL_BIN");
+	cargv[2] = ctl;
+	H_ASSERT(cargv[0] != NULL, "CLUSTERCTL_BIN not set");
+	H_ASSERT(h_run(cargv, NULL, WAIT, &st, &out, &err) &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0 && out != NULL &&
+	    strstr(out, "ready") != NULL, "status after the pause: %s %s",
+	    out ? out : "", err ? err : "");
+	free(out);
+	free(err);
+	/* logged once a pause, not once an accept(): no spinning */
+	H_ASSERT(h_count_log("pausing for") <= 3, "%d pauses logged",
+	    h_count_log("pausing for"));
+	h_stop_daemon();
+}
+END_TEST
+
 static Suite *
 ops_suite(void)
 {
@@ -406,6 +454,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_orphans_reaped);
 	tcase_add_test(tc, test_pid1);
 	tcase_add_test(tc, test_reload_broken_code);
+	tcase_add_test(tc, test_control_emfile);
 	suite_add_tcase(s, tc);
 	return s;
 }
