@@ -191,6 +191,8 @@ struct slot {
 						   rolling restart waits for
 						   it to be ready */
 	unsigned		 sl_streak;	/* fast failures in a row */
+	ev_tstamp		 sl_hold_until;	/* no max_memory replacement
+						   before: the last one failed */
 	unsigned		 sl_restarts;	/* replacements so far */
 	ev_timer		 sl_backoff;
 	struct listener		**sl_reuse_of;	/* reuseport sockets of this */

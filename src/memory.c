@@ -85,7 +85,10 @@ memory_sample(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-/* Only a ready current worker with no replacement under way is judged. */
+/*
+ * Only a ready current worker with no replacement under way is judged,
+ * and not while the slot backs off from a replacement that failed.
+ */
 static void
 memory_check_slot(struct slot *sl)
 {
@@ -93,7 +96,8 @@ memory_check_slot(struct slot *sl)
 	uint64_t	 max = sl->sl_prog->p_conf->pc_max_memory;
 	long long	 rss;
 
-	if (w == NULL || w->w_state != WORKER_READY || sl->sl_next != NULL)
+	if (w == NULL || w->w_state != WORKER_READY || sl->sl_next != NULL ||
+	    ev_now(EV_DEFAULT) < sl->sl_hold_until)
 		return;
 	if ((rss = memory_rss(w->w_pid)) < 0 || (uint64_t)rss <= max)
 		return;

@@ -287,6 +287,11 @@ program_worker_exited(struct worker *w, int status)
 		}
 		log_warnx("%s before it was ready; the worker it was to "
 		    "replace stays", what);
+		/* a replacement that fails is not retried at once */
+		sl->sl_streak++;
+		sl->sl_hold_until = ev_now(EV_DEFAULT) + backoff_delay(
+		    sl->sl_prog->p_conf->pc_restart_delay,
+		    sl->sl_prog->p_conf->pc_restart_delay_max, sl->sl_streak);
 		roll_finish(sl->sl_prog, 0, "a new worker did not become "
 		    "ready");
 	} else if (sl != NULL && sl->sl_worker == w) {

@@ -259,6 +259,53 @@ START_TEST(test_max_memory)
 }
 END_TEST
 
+/*
+ * A max_memory replacement that fails leaves the old worker serving and
+ * is not retried at every sample: the slot backs off like any failure.
+ */
+START_TEST(test_max_memory_failed_replacement)
+{
+	struct h_report	*r;
+	const char	*fail = h_path("fail");
+	char		 buf[64];
+	long long	 first;
+	int		 attempts, port = h_free_port();
+
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n"
+	    "restart_delay = 6s\n"
+	    "max_memory = 24M\n"
+	    "env = ALLOC_MB=48\n"
+	    "env = FAIL_IF_FILE=%s\n", port, h_worker("reporter"), fail);
+	H_ASSERT(h_start(NULL) > 0, "start");
+	wait_reports("web.0.", 1);
+	r = newest("web.0.");
+	h_write_file(fail, "x\n");	/* every new worker now fails */
+	H_ASSERT(h_wait_log("before it was ready", 1, WAIT),
+	    "the replacement did not fail");
+	first = h_now_ms();
+	/* two samples later: no new attempt, the old worker serves */
+	while (h_now_ms() - first < 4500)
+		h_sleep_ms(100);
+	attempts = h_count_log("over max_memory");
+	H_ASSERT(attempts == 1, "%d attempts in 4.5 s", attempts);
+	H_ASSERT(kill(r->r_pid, 0) == 0, "the old worker is gone");
+	H_ASSERT(h_request_tcp(port, "x\n", buf, sizeof(buf), WAIT) > 0,
+	    "no answer");
+	/* once the slot's delay is over, a fixed deploy replaces it */
+	unlink(fail);
+	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "never replaced");
+	wait_reports("web.0.", 2);
+	h_report_free(r);
+	h_stop_daemon();
+}
+END_TEST
+
 /* A worker's orphan is re-parented to clusterd (a subreaper), reaped. */
 START_TEST(test_orphans_reaped)
 {
@@ -451,6 +498,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_reuseport_per_slot);
 	tcase_add_test(tc, test_reuseport_queue_survives);
 	tcase_add_test(tc, test_max_memory);
+	tcase_add_test(tc, test_max_memory_failed_replacement);
 	tcase_add_test(tc, test_orphans_reaped);
 	tcase_add_test(tc, test_pid1);
 	tcase_add_test(tc, test_reload_broken_code);

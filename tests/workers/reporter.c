@@ -22,6 +22,8 @@
  *				we do not wait for it, it exits after 300 ms
  *				(re-parented to clusterd, the subreaper)
  *	ALLOC_MB=N		touch N MiB of memory at start (max_memory)
+ *	FAIL_IF_FILE=PATH	exit 3 at once, before the report, if PATH
+ *				exists (a deploy whose new workers fail)
  *
  * On stdout: "reporter PID started", "reporter PID request" when a
  * request has been read, "reporter PID got signal N" at a stop.
@@ -695,6 +697,9 @@ main(int argc, char **argv)
 {
 	pid_t	grandchild = 0;
 
+	if (getenv("FAIL_IF_FILE") != NULL &&
+	    access(getenv("FAIL_IF_FILE"), F_OK) == 0)
+		return 3;
 	alloc_memory(env_num("ALLOC_MB", 0));
 	if (env_num("SPAWN_ORPHAN", 0))
 		grandchild = spawn_orphan();
