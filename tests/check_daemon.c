@@ -198,9 +198,7 @@ START_TEST(test_fds)
 		    WAIT) > 0 && strstr(buf, "hello") != NULL,
 		    "unix reply \"%s\"", buf);
 	}
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -282,9 +280,7 @@ START_TEST(test_env)
 	assert_env(v[0], "OVERRIDE_ME", "parent");
 	h_report_list_free(v, n);
 
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -327,9 +323,7 @@ START_TEST(test_process_setup)
 	    h_report_num(r, "pdeathsig"));
 	h_report_free(r);
 
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -354,9 +348,7 @@ START_TEST(test_umask_limit_directory)
 	h_assert_key(r, "nofile_hard", "1000");
 	h_assert_key(r, "cwd", wd);
 	h_report_free(r);
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -412,9 +404,7 @@ START_TEST(test_user)
 	assert_env(r, "USER", "nobody");
 	assert_env(r, "LOGNAME", "nobody");
 	h_report_free(r);
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -480,9 +470,7 @@ START_TEST(test_output)
 	H_ASSERT(h_wait_text(h_log(), line, 1, WAIT),
 	    "inherit: %s not on the daemon's stderr", line);
 
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -542,9 +530,7 @@ START_TEST(test_exec_failure)
 	cpu = cpu_seconds(h_daemon());
 	H_ASSERT(cpu >= 0 && cpu < 1.0, "the daemon used %.2fs of CPU", cpu);
 	assert_no_zombies();
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -634,9 +620,7 @@ START_TEST(test_restart_after_kill)
 		H_ASSERT(h_request_tcp(port, "x\n", buf, sizeof(buf), WAIT) >
 		    0 && strstr(buf, "hello"), "reply \"%s\"", buf);
 	}
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -663,9 +647,7 @@ START_TEST(test_restart_never)
 	h_sleep_ms(1000);
 	H_ASSERT(h_count_reports("web.") == 1, "restarted under never");
 	H_ASSERT(h_daemon_alive(), "the daemon exited with nothing to run");
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -721,9 +703,7 @@ START_TEST(test_restart_on_failure)
 	daemon_reports_for("bad.0.", 3);
 	H_ASSERT(h_count_reports("ok.") == 1, "ok restarted after exit 0");
 	H_ASSERT(h_daemon_alive(), "daemon exited");
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -772,9 +752,7 @@ START_TEST(test_backoff_timing)
 		    "not doubling:%s", msg);
 	H_ASSERT(h_wait_log("restarting in", 1, WAIT),
 	    "no \"restarting in\" in the log");
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -803,9 +781,7 @@ START_TEST(test_backoff_cap)
 	for (i = 2; i < n; i++)
 		H_ASSERT(iv[i] >= 250 && iv[i] <= 900,
 		    "not capped at 300ms:%s", msg);
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -1229,9 +1205,7 @@ START_TEST(test_command_words_path)
 	h_assert_key(r, "argv.4", "back slash");
 	h_assert_key(r, "argv.5", "");
 	h_report_free(r);
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -1315,9 +1289,7 @@ START_TEST(test_restart_always_clean_exit)
 	H_ASSERT(n == 3 && iv[0] < 2500 && iv[1] < 2500 && iv[2] < 2500,
 	    "intervals %lld %lld %lld", iv[0], iv[1], iv[2]);
 	H_ASSERT(h_count_log("status 0") >= 3, "exit lines");
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -1344,9 +1316,7 @@ START_TEST(test_example_hello)
 		H_ASSERT(strstr(buf, "200") != NULL &&
 		    strstr(buf, "hello") != NULL, "reply %d: %s", i, buf);
 	}
-	h_signal(SIGTERM);
-	H_ASSERT_EXIT(0);
-	h_assert_no_leftovers();
+	h_stop_daemon();
 }
 END_TEST
 
@@ -1356,9 +1326,7 @@ daemon_suite(void)
 	Suite	*s = suite_create("daemon");
 	TCase	*tc;
 
-	tc = tcase_create("worker");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("worker", TEST_TIMEOUT);
 	tcase_add_test(tc, test_fds);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_process_setup);
@@ -1368,9 +1336,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_command_words_path);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("supervision");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("supervision", TEST_TIMEOUT);
 	tcase_add_test(tc, test_exec_failure);
 	tcase_add_test(tc, test_restart_after_kill);
 	tcase_add_test(tc, test_restart_never);
@@ -1381,9 +1347,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_restart_always_clean_exit);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("shutdown");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("shutdown", TEST_TIMEOUT);
 	tcase_add_test(tc, test_graceful_inflight);
 	tcase_add_test(tc, test_stop_timeout_kills_group);
 	tcase_add_test(tc, test_second_term);
@@ -1394,9 +1358,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_example_hello);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cli");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("cli", TEST_TIMEOUT);
 	tcase_add_test(tc, test_check_ok);
 	tcase_add_test(tc, test_check_bad);
 	tcase_add_test(tc, test_usage);

@@ -814,9 +814,7 @@ ctl_suite(void)
 	Suite	*s = suite_create("control");
 	TCase	*tc;
 
-	tc = tcase_create("commands");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("commands", TEST_TIMEOUT);
 	tcase_add_test(tc, test_status_table);
 	tcase_add_test(tc, test_status_json);
 	tcase_add_test(tc, test_reload);
@@ -828,9 +826,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_shutdown);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("socket");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("socket", TEST_TIMEOUT);
 	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_second_daemon);
 	tcase_add_test(tc, test_stale_socket);
@@ -841,9 +837,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_connection_cap);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("client");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("client", TEST_TIMEOUT);
 	tcase_add_test(tc, test_no_daemon);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);

@@ -1152,9 +1152,7 @@ ipc_suite(void)
 	Suite	*s = suite_create("daemon_ipc");
 	TCase	*tc;
 
-	tc = tcase_create("channel");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("channel", TEST_TIMEOUT);
 	tcase_add_test(tc, test_ipc_fd);
 	tcase_add_test(tc, test_node_handle_message);
 	tcase_add_test(tc, test_suicide);
@@ -1164,16 +1162,12 @@ ipc_suite(void)
 	tcase_add_test(tc, test_status);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("abuse");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("abuse", TEST_TIMEOUT);
 	tcase_add_test(tc, test_bad_messages);
 	tcase_add_test(tc, test_flood);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("examples");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("examples", TEST_TIMEOUT);
 	tcase_add_test(tc, test_examples_check);
 	tcase_add_test(tc, test_node_handle);
 	tcase_add_test(tc, test_node_fd);

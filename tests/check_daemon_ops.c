@@ -491,10 +491,8 @@ static Suite *
 ops_suite(void)
 {
 	Suite	*s = suite_create("ops");
-	TCase	*tc = tcase_create("ops");
+	TCase	*tc = h_tcase("ops", TEST_TIMEOUT);
 
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_reuseport_per_slot);
 	tcase_add_test(tc, test_reuseport_queue_survives);
 	tcase_add_test(tc, test_max_memory);

@@ -972,9 +972,7 @@ reload_suite(void)
 	Suite	*s = suite_create("daemon_reload");
 	TCase	*tc;
 
-	tc = tcase_create("reload");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("reload", TEST_TIMEOUT);
 	tcase_add_test(tc, test_reload_under_load);
 	tcase_add_test(tc, test_fd_identity);
 	tcase_add_test(tc, test_invalid_reload);
@@ -982,15 +980,11 @@ reload_suite(void)
 	tcase_add_test(tc, test_program_add_remove);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("endurance");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, LONG_TIMEOUT);
+	tc = h_tcase("endurance", LONG_TIMEOUT);
 	tcase_add_test(tc, test_hundred_reloads);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("signals");
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = h_tcase("signals", TEST_TIMEOUT);
 	tcase_add_test(tc, test_scale_signals);
 	tcase_add_test(tc, test_notify_sequence);
 	tcase_add_test(tc, test_graceful_under_load);

@@ -183,10 +183,8 @@ static Suite *
 systemd_suite(void)
 {
 	Suite	*s = suite_create("systemd");
-	TCase	*tc = tcase_create("systemd");
+	TCase	*tc = h_tcase("systemd", TEST_TIMEOUT);
 
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_socket_activation_and_notify);
 	tcase_add_test(tc, test_systemd_socket_not_passed);
 	suite_add_tcase(s, tc);

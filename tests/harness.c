@@ -1212,3 +1212,14 @@ h_assert_no_key(const struct h_report *r, const char *key)
 	H_ASSERT(v == NULL, "%s: %s=\"%s\" should not be there", r->r_path,
 	    key, v ? v : "");
 }
+
+/* A test case run in the harness's fixture, with a Check timeout. */
+TCase *
+h_tcase(const char *name, int timeout)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, timeout);
+	return tc;
+}

@@ -115,6 +115,9 @@ int		 h_wait_no_marked(int);
 int		 h_zombie_children(pid_t);
 char		 h_proc_state(pid_t);		/* 0 if gone */
 
+/* A test case with h_setup/h_teardown as fixture and a timeout (s). */
+TCase		*h_tcase(const char *, int);
+
 /* Endings: nothing of the test left; SIGTERM and a clean exit. */
 void		 h_assert_no_leftovers(void);
 void		 h_stop_daemon(void);
