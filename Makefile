@@ -35,7 +35,8 @@ B	 = build/plain
 SANFLAGS =
 endif
 
-# src/clusterd.h is the daemon's; include/clusterd.h the workers' helper.
+# src/daemon.h is the daemon's internal header; include/clusterd.h is the
+# header C workers include.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -MMD -MP
 INIH_LIBS  = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 enum phase {

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 #define EXIT_REPLY	1	/* an error reply, or none */
 #define EXIT_USAGE	2

@@ -31,7 +31,7 @@
 
 #include <ini.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 #define SECT_MAXKEYS	32	/* keys of the largest section type */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 static int	affinity_cpus(void);
 static double	cgroup_quota_cpus(void);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <ctype.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 /* Digits reserved for LISTEN_PID, which only the child can fill in. */
 #define PID_DIGITS	12

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 #define IPC_LINE_MAX	65536	/* a message and its newline */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 #define JSON_MAX_DEPTH	64
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 static ev_signal	 sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou;

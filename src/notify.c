@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 #define STATUS_MAX	1024	/* one STATUS= line, without the prefix */

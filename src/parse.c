@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 #define DURATION_MAX	1e9	/* seconds, about 31 years */
 

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 
 /*
  * Whatever the configuration says, a crash loop must not spin the CPU:

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 static int		 program_bind(struct program *, struct prog_conf *,

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 #define SD_FDS_START	3

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 static int	tcp_open(const struct listen_addr *, const char *, int, int,

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 extern char **environ;

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 
 static struct worker	*workers;	/* every worker not yet freed */

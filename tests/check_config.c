@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "log.h"
 #include "runner.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "harness.h"
 #include "runner.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "runner.h"
 
 static const char *

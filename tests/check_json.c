@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "runner.h"
 
 static struct json_val

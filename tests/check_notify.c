@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "runner.h"
 
 static char	tmpdir[64];

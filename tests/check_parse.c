@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "runner.h"
 
 static char	err[ERRBUF_LEN];

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clusterd.h"
+#include "daemon.h"
 #include "runner.h"
 
 #define FIRST_FD	3

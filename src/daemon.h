@@ -6,8 +6,8 @@
  * grouped by the file that defines them.
  */
 
-#ifndef CLUSTERD_H
-#define CLUSTERD_H
+#ifndef DAEMON_H
+#define DAEMON_H
 
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -459,4 +459,4 @@ struct program	*cluster_programs(void);
 struct program	*cluster_find_program(const char *);
 const struct config *cluster_config(void);
 
-#endif /* CLUSTERD_H */
+#endif /* DAEMON_H */
