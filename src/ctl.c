@@ -64,6 +64,7 @@ struct ctl_cmd {
 	int		 cc_quiet;	/* logged at debug level only */
 };
 
+static int	ctl_reconfigure(const char *);
 static int	ctl_listen(const char *);
 static int	ctl_clear_stale(const char *, char *, size_t);
 static int	ctl_bind(int, const char *, char *, size_t);
@@ -162,11 +163,18 @@ ctl_init(const char *path)
 }
 
 /*
- * A reload changed `control`: listen on the new path first, then close
- * the old socket and remove its file.  If the new one cannot be created
- * the old one stays (-1, logged).  Connections already open go on.
+ * The master took a new configuration (a reload).  If it changed
+ * `control`, listen on the new path first, then close the old socket and
+ * remove its file.  If the new one cannot be created the old one stays
+ * (logged).  Connections already open go on.
  */
-int
+void
+ctl_apply_config(const struct config *cf)
+{
+	(void)ctl_reconfigure(cf->cf_control);
+}
+
+static int
 ctl_reconfigure(const char *path)
 {
 	int	fd = -1;
@@ -451,7 +459,7 @@ conn_free(struct ctl_conn *c)
 	struct ctl_conn	**pp;
 
 	if (c->c_state == CONN_WAITING)
-		cluster_reload_cancel(c);
+		master_reload_cancel(c);
 	ev_io_stop(EV_DEFAULT, &c->c_io);
 	ev_timer_stop(EV_DEFAULT, &c->c_timer);
 	close(c->c_fd);
@@ -605,7 +613,7 @@ conn_request(struct ctl_conn *c)
 	else
 		log_info("control socket: %s%s%s (pid %ld, uid %ld)",
 		    cc->cc_name, p != NULL ? " " : "",
-		    p != NULL ? p->p_conf->pc_name : "", c->c_pid, c->c_uid);
+		    p != NULL ? p->p_name : "", c->c_pid, c->c_uid);
 	cc->cc_run(c, p, &req);
 }
 
@@ -643,7 +651,7 @@ request_parse(struct ctl_conn *c, struct json_val *req, struct program **pp,
 		    "\"program\" string", cmd);
 		return NULL;
 	}
-	if ((*pp = cluster_find_program(prog)) == NULL) {
+	if ((*pp = master_find_program(prog)) == NULL) {
 		snprintf(err, errlen, "no program \"%s\"", prog);
 		return NULL;
 	}
@@ -779,7 +787,7 @@ cmd_status(struct ctl_conn *c, struct program *unused,
 	(void)unused;
 	(void)req;
 	reply_printf(c, "{\"ok\":true,\"programs\":[");
-	for (p = cluster_programs(); p != NULL; p = p->p_next) {
+	for (p = master_programs(); p != NULL; p = p->p_next) {
 		if (p->p_state == PROGRAM_REMOVED)
 			continue;
 		if (!first)
@@ -797,7 +805,7 @@ status_program(struct ctl_conn *c, const struct program *p)
 	int	i;
 
 	reply_printf(c, "{\"name\":");
-	reply_quote(c, p->p_conf->pc_name);
+	reply_quote(c, p->p_name);
 	reply_printf(c, ",\"state\":\"%s\",\"workers\":[",
 	    program_states[p->p_state]);
 	for (i = 0; i < p->p_nslots; i++) {
@@ -812,25 +820,23 @@ status_program(struct ctl_conn *c, const struct program *p)
 static void
 status_slot(struct ctl_conn *c, const struct slot *sl)
 {
-	const struct worker	*w = sl->sl_worker;
+	const struct worker	*w = slot_shown(sl);
+	unsigned		 restarts = sl->sl_crashes + sl->sl_replaced;
 	long long		 rss;
 
-	if (w == NULL)
-		w = sl->sl_next;
 	reply_printf(c, "{\"slot\":%d,", sl->sl_index);
 	if (w == NULL) {
 		reply_printf(c, "\"pid\":0,\"state\":\"%s\",\"uptime\":0,"
 		    "\"restarts\":%u,\"rss\":0,\"status\":\"\"}",
-		    sl->sl_state == SLOT_BACKOFF ? "backoff" : "stopped",
-		    sl->sl_restarts);
+		    slot_state_name(sl), restarts);
 		return;
 	}
-	rss = memory_rss(w->w_pid);
+	rss = proc_rss(w->w_pid);
 	reply_printf(c, "\"pid\":%ld,\"state\":\"%s\",\"uptime\":%.1f,"
 	    "\"restarts\":%u,\"rss\":%lld,\"status\":", (long)w->w_pid,
-	    worker_state_name(w->w_state), ev_now(EV_DEFAULT) - w->w_started,
-	    sl->sl_restarts, rss < 0 ? 0 : rss);
-	reply_quote(c, w->w_status);
+	    slot_state_name(sl), clock_now() - w->w_started, restarts,
+	    rss < 0 ? 0 : rss);
+	reply_quote(c, w->w_text);
 	reply_printf(c, "}");
 }
 
@@ -841,14 +847,14 @@ cmd_reload(struct ctl_conn *c, struct program *unused,
 {
 	(void)unused;
 	(void)req;
-	if (cluster_shutting_down()) {
+	if (master_shutting_down()) {
 		reply_error(c, "clusterd is shutting down");
 		return;
 	}
 	c->c_state = CONN_WAITING;
 	ev_io_start(EV_DEFAULT, &c->c_io);	/* to see a hang-up */
-	cluster_reload_wait(reload_done, c);
-	cluster_reload();	/* may have answered, and freed c */
+	master_reload_wait(reload_done, c);
+	master_reload();	/* may have answered, and freed c */
 }
 
 static void
@@ -878,9 +884,9 @@ cmd_restart(struct ctl_conn *c, struct program *p,
     const struct json_val *req)
 {
 	(void)req;
-	if (program_roll(p) == -1) {
+	if (program_roll(p, NULL) == -1) {
 		reply_errorf(c, "%s is already restarting",
-		    p->p_conf->pc_name);
+		    p->p_name);
 		return;
 	}
 	reply_ok(c);
@@ -900,7 +906,7 @@ cmd_scale(struct ctl_conn *c, struct program *p, const struct json_val *req)
 	}
 	if (program_scale(p, (int)n) == -1) {
 		reply_errorf(c, "cannot scale %s to %lld workers",
-		    p->p_conf->pc_name, n);
+		    p->p_name, n);
 		return;
 	}
 	reply_ok(c);
@@ -952,8 +958,8 @@ cmd_shutdown(struct ctl_conn *c, struct program *unused,
 	(void)unused;
 	(void)req;
 	reply_ok(c);
-	if (!cluster_shutting_down()) {
+	if (!master_shutting_down()) {
 		log_notice("control socket: stopping gracefully");
-		cluster_shutdown(1);
+		master_shutdown(1);
 	}
 }

@@ -141,11 +141,21 @@ struct config {
 
 /*
  * Runtime.
+ *
+ * The layers, each calling only the ones below it:
+ *
+ *	main -> master -> program -> slot -> worker -> spawn, ipc, sock
+ *	ctl -> master
+ *
+ * A lower layer reports to the one above through a callback it was given
+ * (worker_cb) or a record the upper layer reads after each wakeup
+ * (struct roll_result, slot_changes).  slot.c holds the lifecycle state
+ * table and is the only writer of worker and slot states.
  */
 
 /* An open listening socket, handed to the workers of every program. */
 struct listener {
-	struct listener		*l_next;
+	struct listener		*l_next;	/* sock.c's list of open ones */
 	char			*l_name;
 	char			*l_listen;	/* as written, for messages */
 	struct listen_addr	 l_addr;
@@ -154,50 +164,149 @@ struct listener {
 					   not listening); each slot has
 					   its own listening socket */
 	int			 l_fd;
+	int			 l_refs;	/* the master's list, bindings */
 };
 
-enum worker_state {
-	WORKER_STARTING,	/* forked; not yet up */
-	WORKER_READY,		/* up: counts as serving */
-	WORKER_STOPPING,	/* stop_signal sent; SIGKILL at stop_timeout */
-	WORKER_LINGERING	/* leader reaped during a stop, but its process
-				   group still has members: SIGKILL to the
-				   group at stop_timeout */
+/* timer.c: one-shot timers on the monotonic clock. */
+struct timer {
+	ev_timer		 t_ev;
+	void			(*t_cb)(void *);
+	void			*t_arg;
+	double			 t_at;		/* deadline; 0: not armed */
 };
 
-enum slot_state {
-	SLOT_RUNNING,		/* has a current worker */
-	SLOT_BACKOFF,		/* waiting to start a replacement */
-	SLOT_STOPPED		/* nothing to run (restart policy, stop) */
+/*
+ * The lifecycle states of slot.c's table.  A slot without a current
+ * worker is in STOPPED or BACKOFF; every worker is in one of the others.
+ */
+enum life_state {
+	ST_STOPPED,		/* slot: nothing runs, nothing starts by itself */
+	ST_BACKOFF,		/* slot: a worker starts when the delay is over */
+	ST_STARTING,		/* worker: forked, not up yet */
+	ST_READY,		/* worker: up, counts as serving */
+	ST_KILLED,		/* worker: SIGKILL sent for a failure
+				   (ready_timeout, watchdog); its exit is
+				   a failure */
+	ST_STOPPING,		/* worker: asked to stop; SIGKILL to its group
+				   at stop_timeout */
+	ST_RETIRED,		/* worker: asked to be replaced and leaves by
+				   itself; SIGKILL at stop_timeout */
+	ST_LINGERING,		/* worker: exited, but its process group has
+				   members: SIGKILL to it at stop_timeout */
+	ST_NSTATES
 };
 
-/* Why clusterd killed a worker it was not stopping: each is a failure. */
-enum kill_reason {
+/* Why clusterd killed a worker: for its exit's description. */
+enum kill_cause {
 	KILL_NONE,
 	KILL_READY_TIMEOUT,	/* not up by ready_timeout */
-	KILL_WATCHDOG		/* no heartbeat within watchdog */
+	KILL_WATCHDOG,		/* no heartbeat within watchdog */
+	KILL_STOP_TIMEOUT,	/* did not stop within stop_timeout */
+	KILL_REQUESTED		/* immediate shutdown, stop_timeout = 0 */
 };
 
-struct program;
-struct worker;
+/* What a worker told the master on one of its channels. */
+enum worker_msg {
+	WM_READY,		/* "ready" */
+	WM_HEARTBEAT,		/* "heartbeat" */
+	WM_STATUS,		/* status text */
+	WM_SUICIDE		/* "replace me" */
+};
 
-/* A worker position: CLUSTERD_WORKER, kept by every replacement. */
+/* What worker.c reports to the worker's owner. */
+enum worker_event {
+	WE_EXECED,		/* the exec happened */
+	WE_EXEC_FAILED,		/* a set-up step or the exec failed: text */
+	WE_MESSAGE,		/* arg: enum worker_msg; text: status text */
+	WE_EXITED		/* reaped; arg: the wait status */
+};
+
+struct worker;
+struct slot;
+struct program;
+
+typedef void	(*worker_cb)(struct worker *, enum worker_event, int,
+		    const char *);
+
+/* What one exit was, for the log and for clusterctl status. */
+struct exit_note {
+	int			 en_valid;
+	int			 en_status;	/* wait status */
+	enum kill_cause		 en_cause;
+	double			 en_uptime;	/* seconds */
+};
+
+/*
+ * A worker process.  worker.c keeps the process record (pid, exec-status
+ * pipe, IPC channel); the lifecycle fields are slot.c's alone.
+ */
+struct worker {
+	struct worker		*w_next;	/* every worker not yet freed */
+	struct worker		*w_sibling;	/* its slot's leaving workers */
+	struct slot		*w_slot;	/* the slot it belongs to */
+	struct prog_conf	*w_conf;	/* started with; config held */
+	int			 w_index;	/* its slot's, for messages */
+	pid_t			 w_pid;		/* also its process group */
+	double			 w_started;	/* clock_now() at fork */
+	double			 w_ready_at;	/* when it became ready */
+	int			 w_reaped;	/* the leader is gone */
+	int			 w_status;	/* its wait status, once reaped */
+	worker_cb		 w_cb;
+	ev_io			 w_exec_io;	/* exec-status pipe */
+	ev_io			 w_ipc_io;	/* master's end of the channel */
+	char			*w_ipc_buf;	/* partial line, 64 KiB */
+	size_t			 w_ipc_len;
+	int			 w_ipc_bad;	/* malformed messages so far */
+	char			 w_text[256];	/* last status text */
+
+	/* slot.c's */
+	enum life_state		 w_state;
+	enum kill_cause		 w_cause;	/* why clusterd killed it */
+	unsigned		 w_epoch;	/* its program's, at start */
+	struct timer		 w_timer;	/* ready_timeout, watchdog, or
+						   stop_timeout */
+	struct timer		 w_uptime;	/* min_uptime */
+};
+
+/* A reuseport listener's socket of one slot. */
+struct slot_sock {
+	struct listener		*ss_listener;
+	int			 ss_fd;
+};
+
+/*
+ * A worker position: CLUSTERD_WORKER, kept by every replacement.  Its
+ * current worker serves; its next one, while there is one, is starting
+ * to take over (a rolling restart, max_memory); the leaving ones are on
+ * their way out.
+ */
 struct slot {
+	struct slot		*sl_link;	/* its program's draining list */
 	struct program		*sl_prog;
 	int			 sl_index;
-	enum slot_state		 sl_state;
-	struct worker		*sl_worker;	/* current worker, or NULL */
-	struct worker		*sl_next;	/* its replacement while a
-						   rolling restart waits for
-						   it to be ready */
+	enum life_state		 sl_idle;	/* STOPPED or BACKOFF: its state
+						   while it has no current */
+	struct worker		*sl_cur;
+	struct worker		*sl_next;
+	struct worker		*sl_leaving;	/* via w_sibling */
 	unsigned		 sl_streak;	/* fast failures in a row */
-	ev_tstamp		 sl_hold_until;	/* no max_memory replacement
+	double			 sl_hold_until;	/* no replacement by max_memory
 						   before: the last one failed */
-	unsigned		 sl_restarts;	/* replacements so far */
-	ev_timer		 sl_backoff;
-	struct listener		**sl_reuse_of;	/* reuseport sockets of this */
-	int			*sl_reuse_fd;	/* slot, by listener; n = */
-	size_t			 sl_nreuse;	/* its program's sockets */
+	unsigned		 sl_fail_epoch;	/* of the last next worker that
+						   failed, or 0 */
+	unsigned		 sl_crashes;	/* restarts after an exit */
+	unsigned		 sl_replaced;	/* planned replacements */
+	struct exit_note	 sl_last_exit;
+	struct timer		 sl_timer;	/* backoff */
+	struct slot_sock	*sl_socks;	/* reuseport sockets */
+	size_t			 sl_nsocks;
+};
+
+/* A program configuration and the listeners it names. */
+struct binding {
+	struct prog_conf	*b_conf;	/* config held */
+	struct listener		**b_socks;	/* in pc_sockets order; held */
+	struct listener		*b_node;	/* node_handle's socket, held */
 };
 
 enum program_state {
@@ -208,59 +317,34 @@ enum program_state {
 				   its last worker is */
 };
 
+/* How a rolling restart ended, written into its requester's record. */
+struct roll_result {
+	int			 rr_done;
+	int			 rr_ok;		/* done, or cancelled by a stop */
+	char			 rr_why[256];	/* when not ok */
+};
+
+struct roll {
+	int			 r_next;	/* the slot it replaces now */
+	int			 r_target;	/* slots once it is done */
+	struct roll_result	*r_result;	/* the requester's, or NULL */
+};
+
 struct program {
 	struct program		*p_next;
-	struct prog_conf	*p_conf;	/* current; config held */
+	const char		*p_name;	/* p_cur's pc_name */
 	enum program_state	 p_state;
-	struct listener		**p_listeners;	/* in pc_sockets order */
-	struct listener		*p_node_listener; /* node_handle's socket */
+	struct binding		 p_cur;		/* new workers start from it */
+	struct binding		 p_prev;	/* during a roll: the one it
+						   replaces */
+	struct prog_conf	*p_failed;	/* whose roll failed, held: the
+						   program is on p_cur, its
+						   last good one */
+	unsigned		 p_epoch;	/* one more with every roll */
 	struct slot		**p_slots;
 	int			 p_nslots;
-	int			 p_roll_next;	/* next slot to roll */
-	int			 p_roll_target;	/* slots once it is done */
-	int			 p_roll_failed;	/* the last roll stopped */
-};
-
-struct worker {
-	struct worker		*w_next;	/* every worker not yet freed */
-	struct program		*w_prog;
-	struct prog_conf	*w_conf;	/* started with; config held */
-	struct slot		*w_slot;	/* NULL once its slot is gone */
-	int			 w_index;	/* slot index, for messages */
-	pid_t			 w_pid;
-	enum worker_state	 w_state;
-	ev_tstamp		 w_started;	/* ev_now() at fork */
-	ev_tstamp		 w_ready_at;	/* when it became ready, or 0 */
-	int			 w_stop_sent;	/* clusterd asked it to stop */
-	int			 w_exec_failed;	/* its exec never happened */
-	enum kill_reason	 w_killed;	/* why clusterd killed it */
-	ev_io			 w_exec_io;	/* exec-status pipe */
-	ev_timer		 w_uptime;	/* min_uptime reached */
-	ev_timer		 w_timer;	/* ready_timeout, watchdog, or
-						   stop escalation */
-	ev_io			 w_ipc_io;	/* master's end of the channel */
-	char			*w_ipc_buf;	/* partial line, 64 KiB */
-	size_t			 w_ipc_len;
-	int			 w_ipc_bad;	/* malformed messages so far */
-	char			 w_status[256];	/* last status text */
-};
-
-/* What a line on the IPC channel asks for. */
-enum ipc_kind {
-	IPC_SUICIDE,
-	IPC_READY,
-	IPC_HEARTBEAT,
-	IPC_STATUS,
-	IPC_NODE_ACK,		/* Node.js acknowledging a handle */
-	IPC_IGNORED,		/* valid, but nothing clusterd acts on */
-	IPC_MALFORMED
-};
-
-/* What the supervisor does after a worker exits. */
-enum next_step {
-	NEXT_RESTART,		/* start a replacement now */
-	NEXT_BACKOFF,		/* start one after a delay */
-	NEXT_STOP		/* leave the slot stopped */
+	struct slot		*p_draining;	/* removed slots not yet empty */
+	struct roll		 p_roll;
 };
 
 /* How a failed child reports which step of its set-up failed. */
@@ -280,6 +364,32 @@ enum spawn_stage {
 struct spawn_status {
 	int	ss_stage;	/* enum spawn_stage */
 	int	ss_errno;
+};
+
+/* What a worker is started with. */
+struct spawn_req {
+	struct prog_conf	*sr_conf;
+	int			 sr_slot;
+	const int		*sr_fds;	/* one per socket of sr_conf */
+	int			 sr_node_fd;	/* node_handle socket, or -1 */
+};
+
+/* What a line on the IPC channel asks for. */
+enum ipc_kind {
+	IPC_SUICIDE,
+	IPC_READY,
+	IPC_HEARTBEAT,
+	IPC_STATUS,
+	IPC_NODE_ACK,		/* Node.js acknowledging a handle */
+	IPC_IGNORED,		/* valid, but nothing clusterd acts on */
+	IPC_MALFORMED
+};
+
+/* What the supervisor does after a worker exits. */
+enum next_step {
+	NEXT_RESTART,		/* start a replacement now */
+	NEXT_BACKOFF,		/* start one after a delay */
+	NEXT_STOP		/* leave the slot stopped */
 };
 
 /* parse.c: pure parsers; each writes a message into err and returns -1. */
@@ -303,6 +413,9 @@ void		 format_duration(double, char *, size_t);
 double		 backoff_delay(double, double, unsigned);
 enum next_step	 policy_after_exit(const struct prog_conf *, int, double,
 		    unsigned *, double *);
+enum next_step	 policy_after_suicide(const struct prog_conf *, double,
+		    unsigned *, double *);
+void		 exit_describe(const struct exit_note *, int, char *, size_t);
 
 /* config.c */
 struct config	*config_load(const char *, char **);
@@ -358,70 +471,112 @@ int		 json_int(const struct json_val *, long long, long long,
 int		 json_double(const struct json_val *, double *);
 int		 json_bool(const struct json_val *, int *);
 
-/* ipc.c */
+/* timer.c: the monotonic clock and one-shot timers (libev underneath). */
+double		 clock_now(void);
+void		 timer_init(struct timer *, void (*)(void *), void *);
+void		 timer_start(struct timer *, double);
+void		 timer_stop(struct timer *);
+int		 timer_armed(const struct timer *);
+double		 timer_left(const struct timer *);
+
+/* ipc.c: a worker's IPC channel; messages go to its w_cb. */
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
 int		 ipc_open(struct worker *, int *);
-void		 ipc_started(struct worker *, int);
+void		 ipc_started(struct worker *, int, int);
 void		 ipc_close(struct worker *);
 
 /* env.c */
-char		**env_build(const struct program *, int, pid_t, int, char **);
+char		**env_build(const struct prog_conf *, int, pid_t, int,
+		    char **);
 void		 env_free(char **);
 void		 env_fill_listen_pid(char **, pid_t);
 
 /* cpu.c */
 int		 cpu_available(void);
 
+/* proc.c: what /proc says about processes. */
+long long	 proc_rss(pid_t);
+int		 proc_children(pid_t *, int);
+
 /* sock.c */
 struct listener	*sock_open(const struct sock_conf *, char *, size_t);
 int		 sock_open_reuseport(const struct listener *, char *, size_t);
 void		 sock_close(struct listener *);
+void		 sock_close_all(void);
+void		 sock_hold(struct listener *);
+void		 sock_release(struct listener *);
+struct listener	*sock_first(void);
 int		 sock_update(struct listener *, const struct sock_conf *);
 
 /* spawn.c */
-pid_t		 spawn_worker(const struct program *, int, const int *, int,
-		    int *);
+pid_t		 spawn_worker(const struct spawn_req *, int, int *);
 void		 spawn_describe(const struct prog_conf *,
 		    const struct spawn_status *, char *, size_t);
 
-/* worker.c */
-struct worker	*worker_start(struct program *, struct slot *);
-void		 worker_stop(struct worker *);
-void		 worker_retire(struct worker *);
-void		 worker_kill(struct worker *);
-void		 worker_reap(pid_t, int);
-void		 worker_message(struct worker *, enum ipc_kind, const char *);
+/* worker.c: the process record of a worker. */
+struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
+		    struct slot *);
+int		 worker_reaped(pid_t, int);
+void		 worker_signal(struct worker *, int);
+void		 worker_signal_group(struct worker *, int);
+int		 worker_group_alive(const struct worker *);
+void		 worker_free(struct worker *);
 int		 worker_count(void);
-void		 worker_foreach(void (*)(struct worker *));
-struct worker	*worker_first(void);
-void		 worker_detach_slot(struct slot *);
-const char	*worker_state_name(enum worker_state);
+
+/* slot.c: the lifecycle state table. */
+enum slot_event {
+	SE_START,		/* run a worker if there is none */
+	SE_STOP,		/* stop every worker; nothing restarts */
+	SE_KILL,		/* SIGKILL every worker now */
+	SE_REPLACE,		/* replace the current worker, new one first */
+	SE_REMOVE,		/* the slot is scaled away: stop everything */
+	SE_SPAWNED,		/* the worker's exec happened */
+	SE_EXEC_FAILED,		/* its set-up or exec failed */
+	SE_READY,		/* it says it is up */
+	SE_UP,			/* it has lived min_uptime */
+	SE_HEARTBEAT,		/* it says it is alive */
+	SE_SUICIDE,		/* it asks to be replaced */
+	SE_EXITED,		/* its process was reaped */
+	SE_TIMER,		/* its timer, or the slot's, went off */
+	SE_NEVENTS
+};
+
+/* Where a slot stands in a rolling restart to a program epoch. */
+enum slot_roll {
+	ROLL_TODO,		/* its worker is older: replace it */
+	ROLL_WAIT,		/* its new worker is starting */
+	ROLL_DONE,		/* nothing to wait for */
+	ROLL_FAILED		/* its new worker failed before it was up */
+};
+
+struct slot	*slot_create(struct program *, int);
+void		 slot_free(struct slot *);
+void		 slot_post(struct slot *, enum slot_event);
+int		 slot_sync_sockets(struct slot *);
+int		 slot_empty(const struct slot *);
+enum slot_roll	 slot_roll_status(const struct slot *, unsigned);
+const struct worker *slot_shown(const struct slot *);
+const char	*slot_state_name(const struct slot *);
+unsigned	 slot_changes(void);
 
 /* program.c */
-struct program	*program_create(struct prog_conf *, struct listener *);
-int		 program_reconfigure(struct program *, struct prog_conf *,
-		    struct listener *);
+struct program	*program_create(struct prog_conf *, struct listener **);
+int		 program_reload(struct program *, struct prog_conf *,
+		    struct listener **, struct roll_result *);
 void		 program_start(struct program *);
 void		 program_stop(struct program *);
+void		 program_kill(struct program *);
 void		 program_remove(struct program *);
-int		 program_roll(struct program *);
-void		 program_replace(struct slot *);
+int		 program_roll(struct program *, struct roll_result *);
 int		 program_scale(struct program *, int);
 void		 program_signal(struct program *, int);
-void		 program_free(struct program *);
+void		 program_advance(struct program *);
+void		 program_check_memory(struct program *);
 int		 program_has_workers(const struct program *);
-int		 program_slot_fds(const struct slot *, int *);
-void		 program_worker_stable(struct worker *);
-void		 program_worker_ready(struct worker *);
-void		 program_worker_exited(struct worker *, int);
-void		 program_worker_suicide(struct worker *);
+int		 program_settled(const struct program *);
 void		 program_status(const struct program *, char *, size_t);
-
-/* memory.c */
-void		 memory_update(void);
-void		 memory_stop(void);
-long long	 memory_rss(pid_t);
+void		 program_free(struct program *);
 
 /* notify.c: systemd's sd_notify protocol, when NOTIFY_SOCKET is set. */
 void		 notify_init(void);
@@ -435,28 +590,38 @@ int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
 
+/* pidfile.c */
+int		 pidfile_write(const char *);
+void		 pidfile_remove(const char *);
+
+/* master.c: the running whole; signals; the loop. */
+typedef void	(*reload_cb)(void *, int, const char *);
+typedef void	(*config_hook)(const struct config *);
+
+int		 master_init(struct config *, int, config_hook);
+void		 master_run(void);
+void		 master_cleanup(void);
+int		 master_shutting_down(void);
+void		 master_shutdown(int);
+void		 master_reload(void);
+void		 master_reload_wait(reload_cb, void *);
+void		 master_reload_cancel(void *);
+struct program	*master_programs(void);
+struct program	*master_find_program(const char *);
+
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
 int		 ctl_init(const char *);
-int		 ctl_reconfigure(const char *);
+void		 ctl_apply_config(const struct config *);
 void		 ctl_close(void);
 
-/* cluster.c */
-typedef void	(*reload_cb)(void *, int, const char *);
+/* cmdline.c: clusterd's options. */
+struct options {
+	const char	*o_config;
+	int		 o_check;
+	int		 o_verbosity;
+};
 
-int		 cluster_init(struct config *, int);
-void		 cluster_start(void);
-int		 cluster_shutting_down(void);
-void		 cluster_shutdown(int);
-void		 cluster_reload(void);
-void		 cluster_reload_wait(reload_cb, void *);
-void		 cluster_reload_cancel(void *);
-void		 cluster_scale_all(int);
-void		 cluster_changed(void);
-void		 cluster_roll_done(struct program *, int, const char *);
-void		 cluster_worker_freed(void);
-void		 cluster_cleanup(void);
-struct program	*cluster_programs(void);
-struct program	*cluster_find_program(const char *);
-const struct config *cluster_config(void);
+void		 cmdline_parse(int, char *[], struct options *);
+struct config	*cmdline_load_config(const char *);
 
 #endif /* DAEMON_H */

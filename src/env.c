@@ -36,18 +36,17 @@ static int	env_is_stripped(const char *);
 static void	env_put(struct envbuf *, char *);
 static void	env_setf(struct envbuf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static void	env_add_sockets(struct envbuf *, const struct program *);
+static void	env_add_sockets(struct envbuf *, const struct prog_conf *);
 
 /*
- * Build the environment of a worker of p in the given slot.  ipc_fd is the
+ * Build the environment of a worker of pc in the given slot.  ipc_fd is the
  * channel's descriptor in the worker, or -1.  base is the environment
  * clusterd inherited.  Returns NULL when out of memory.
  */
 char **
-env_build(const struct program *p, int slot, pid_t master, int ipc_fd,
+env_build(const struct prog_conf *pc, int slot, pid_t master, int ipc_fd,
     char **base)
 {
-	const struct prog_conf	*pc = p->p_conf;
 	struct envbuf		 eb = { NULL, 0, 0, 0 };
 	size_t			 i;
 
@@ -59,7 +58,7 @@ env_build(const struct program *p, int slot, pid_t master, int ipc_fd,
 		env_setf(&eb, "USER=%s", pc->pc_user);
 		env_setf(&eb, "LOGNAME=%s", pc->pc_user);
 	}
-	env_add_sockets(&eb, p);
+	env_add_sockets(&eb, pc);
 	env_setf(&eb, "CLUSTERD_PROGRAM=%s", pc->pc_name);
 	env_setf(&eb, "CLUSTERD_WORKER=%d", slot);
 	env_setf(&eb, "CLUSTERD_MASTER_PID=%ld", (long)master);
@@ -107,9 +106,8 @@ env_fill_listen_pid(char **envp, pid_t pid)
 }
 
 static void
-env_add_sockets(struct envbuf *eb, const struct program *p)
+env_add_sockets(struct envbuf *eb, const struct prog_conf *pc)
 {
-	const struct prog_conf	*pc = p->p_conf;
 	char			 names[4096] = "", var[NAME_MAXLEN + 16];
 	size_t			 i, j;
 

@@ -27,6 +27,7 @@ static void	ipc_readable(struct ev_loop *, ev_io *, int);
 static int	ipc_receive(struct worker *);
 static void	ipc_lines(struct worker *);
 static void	ipc_line(struct worker *, char *, size_t);
+static void	ipc_report(struct worker *, enum ipc_kind, const char *);
 static void	ipc_bad(struct worker *, const char *);
 static void	ipc_close_fds(struct msghdr *);
 static int	ipc_send_handle(struct worker *, const char *, int);
@@ -118,6 +119,7 @@ ipc_open(struct worker *w, int *child_fd)
 	}
 	ev_io_init(&w->w_ipc_io, ipc_readable, sv[0], EV_READ);
 	w->w_ipc_io.data = w;
+	w->w_ipc_bad = 0;
 	*child_fd = sv[1];
 	return 0;
 }
@@ -127,14 +129,14 @@ ipc_open(struct worker *w, int *child_fd)
  * hand over the node_handle socket if there is one.
  */
 void
-ipc_started(struct worker *w, int child_fd)
+ipc_started(struct worker *w, int child_fd, int node_fd)
 {
 	const struct prog_conf	*pc = w->w_conf;
 
 	close(child_fd);
 	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
-	if (pc->pc_node_msg != NULL && ipc_send_handle(w, pc->pc_node_msg,
-	    w->w_prog->p_node_listener->l_fd) == -1)
+	if (pc->pc_node_msg != NULL && node_fd != -1 &&
+	    ipc_send_handle(w, pc->pc_node_msg, node_fd) == -1)
 		ipc_close(w);
 }
 
@@ -314,7 +316,7 @@ ipc_lines(struct worker *w)
 static void
 ipc_line(struct worker *w, char *line, size_t len)
 {
-	char		status[sizeof(w->w_status)], err[128];
+	char		status[sizeof(w->w_text)], err[128];
 	enum ipc_kind	kind;
 
 	kind = ipc_classify(line, len, status, sizeof(status), err,
@@ -333,8 +335,25 @@ ipc_line(struct worker *w, char *line, size_t len)
 	case IPC_NODE_ACK:
 		return;
 	default:
-		worker_message(w, kind, status);
+		ipc_report(w, kind, status);
 	}
+}
+
+/* Tell the worker's owner what the line asked for. */
+static void
+ipc_report(struct worker *w, enum ipc_kind kind, const char *status)
+{
+	static const enum worker_msg msgs[] = {
+		[IPC_SUICIDE] = WM_SUICIDE,
+		[IPC_READY] = WM_READY,
+		[IPC_HEARTBEAT] = WM_HEARTBEAT,
+		[IPC_STATUS] = WM_STATUS,
+	};
+
+	if (kind == IPC_STATUS)
+		log_debug("%s[%d] (pid %ld) status: %s", w->w_conf->pc_name,
+		    w->w_index, (long)w->w_pid, status);
+	w->w_cb(w, WE_MESSAGE, (int)msgs[kind], status);
 }
 
 static void

@@ -21,6 +21,9 @@
 #include "daemon.h"
 #include "log.h"
 
+static struct listener	*open_listeners;	/* every listener not freed */
+
+static void	sock_free(struct listener *);
 static int	tcp_open(const struct listen_addr *, const char *, int, int,
 		    int, char *, size_t);
 static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
@@ -72,24 +75,79 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 	l->l_backlog = sc->sc_backlog;
 	l->l_reuseport = sc->sc_reuseport;
 	l->l_fd = fd;
+	l->l_refs = 1;
+	l->l_next = open_listeners;
+	open_listeners = l;
 	return l;
 }
 
 /*
- * Close a listener; a unix socket's file goes with it.  A socket systemd
- * passed (ADDR_SYSTEMD) is systemd's: only our duplicate is closed, and
- * its file, if any, is left alone.
+ * Listeners are shared by the master's configuration and every program
+ * configuration that names them; the last one to let go closes it.
+ */
+void
+sock_hold(struct listener *l)
+{
+	l->l_refs++;
+}
+
+void
+sock_release(struct listener *l)
+{
+	struct listener	**pp;
+
+	if (l == NULL || --l->l_refs > 0)
+		return;
+	for (pp = &open_listeners; *pp != NULL; pp = &(*pp)->l_next)
+		if (*pp == l) {
+			*pp = l->l_next;
+			break;
+		}
+	sock_free(l);
+}
+
+/* Every open listener, in no particular order (via l_next). */
+struct listener *
+sock_first(void)
+{
+	return open_listeners;
+}
+
+/*
+ * Shutdown: close every listening descriptor now, so that new
+ * connections are refused rather than queued until clusterd exits.
+ */
+void
+sock_close_all(void)
+{
+	struct listener	*l;
+
+	for (l = open_listeners; l != NULL; l = l->l_next)
+		sock_close(l);
+}
+
+/*
+ * Close a listener's descriptor; a unix socket's file goes with it.  A
+ * socket systemd passed (ADDR_SYSTEMD) is systemd's: only our duplicate
+ * is closed, and its file, if any, is left alone.
  */
 void
 sock_close(struct listener *l)
 {
-	if (l == NULL)
+	if (l->l_fd == -1)
 		return;
-	if (l->l_fd != -1 && close(l->l_fd) == -1)
+	if (close(l->l_fd) == -1)
 		log_warn("close socket %s", l->l_name);
+	l->l_fd = -1;
 	if (l->l_addr.la_kind == ADDR_UNIX && unlink(l->l_addr.la_path) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink %s", l->l_addr.la_path);
+}
+
+static void
+sock_free(struct listener *l)
+{
+	sock_close(l);
 	free(l->l_name);
 	free(l->l_listen);
 	free(l);

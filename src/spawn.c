@@ -48,47 +48,47 @@ static void	child_reset_signals(void);
 static int	child_drop_privileges(const struct prog_conf *, int *);
 
 /*
- * Fork and exec a worker of p for the given slot, passing sockfds (one
- * per socket of the program) and ipc_fd (or -1) after them.  Returns its
+ * Fork and exec a worker as req says, passing its sockets (one per
+ * socket of the program) and ipc_fd (or -1) after them.  Returns its
  * pid and the read end of its exec-status pipe in *status_fd
  * (non-blocking), or -1 with the reason logged.
  */
 pid_t
-spawn_worker(const struct program *p, int slot, const int *sockfds,
-    int ipc_fd, int *status_fd)
+spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 {
+	const struct prog_conf	*pc = req->sr_conf;
 	struct spawn_ctx	 ctx;
-	int			 pipefd[2];
+	int			 pipefd[2], slot = req->sr_slot;
 	size_t			 i;
 	pid_t			 pid;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.sp_conf = p->p_conf;
+	ctx.sp_conf = pc;
 	ctx.sp_master = getpid();
-	if (p->p_conf->pc_nsockets > MAX_PASSED_FDS) {
-		log_warnx("%s: too many sockets", p->p_conf->pc_name);
+	if (pc->pc_nsockets > MAX_PASSED_FDS) {
+		log_warnx("%s: too many sockets", pc->pc_name);
 		return -1;
 	}
-	for (i = 0; i < p->p_conf->pc_nsockets; i++)
-		ctx.sp_fds[3 + i] = sockfds[i];
-	ctx.sp_nfds = 3 + (int)p->p_conf->pc_nsockets;
+	for (i = 0; i < pc->pc_nsockets; i++)
+		ctx.sp_fds[3 + i] = req->sr_fds[i];
+	ctx.sp_nfds = 3 + (int)pc->pc_nsockets;
 	if (ipc_fd != -1)
 		ctx.sp_fds[ctx.sp_nfds++] = ipc_fd;
-	ctx.sp_envp = env_build(p, slot, ctx.sp_master,
+	ctx.sp_envp = env_build(pc, slot, ctx.sp_master,
 	    ipc_fd != -1 ? ctx.sp_nfds - 1 : -1, environ);
 	if (ctx.sp_envp == NULL) {
 		log_warnx("%s[%d]: cannot build environment: %s",
-		    p->p_conf->pc_name, slot, strerror(ENOMEM));
+		    pc->pc_name, slot, strerror(ENOMEM));
 		return -1;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1) {
-		log_warn("%s[%d]: pipe", p->p_conf->pc_name, slot);
+		log_warn("%s[%d]: pipe", pc->pc_name, slot);
 		env_free(ctx.sp_envp);
 		return -1;
 	}
 	ctx.sp_status = pipefd[1];
 	if ((pid = fork()) == -1) {
-		log_warn("%s[%d]: fork", p->p_conf->pc_name, slot);
+		log_warn("%s[%d]: fork", pc->pc_name, slot);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		env_free(ctx.sp_envp);
@@ -101,12 +101,12 @@ spawn_worker(const struct program *p, int slot, const int *sockfds,
 	 * its own setpgid still reaches the whole group.
 	 */
 	if (setpgid(pid, pid) == -1 && errno != EACCES && errno != ESRCH)
-		log_warn("%s[%d]: setpgid %ld", p->p_conf->pc_name, slot,
+		log_warn("%s[%d]: setpgid %ld", pc->pc_name, slot,
 		    (long)pid);
 	close(pipefd[1]);
 	env_free(ctx.sp_envp);
 	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == -1)
-		log_warn("%s[%d]: fcntl O_NONBLOCK", p->p_conf->pc_name, slot);
+		log_warn("%s[%d]: fcntl O_NONBLOCK", pc->pc_name, slot);
 	*status_fd = pipefd[0];
 	return pid;
 }

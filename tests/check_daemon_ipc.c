@@ -1006,8 +1006,8 @@ END_TEST
 
 /* Run loop for ms: GET path again and again; counts by outcome. */
 static void
-http_loop(int port, const char *path, int ms, int *ok, int *refused,
-    int *failed, int want)
+http_loop(int port, const char *path, int ms, int pause_ms, int *ok,
+    int *refused, int *failed, int want)
 {
 	char		 buf[4096];
 	long long	 end = h_now_ms() + ms;
@@ -1022,6 +1022,8 @@ http_loop(int port, const char *path, int ms, int *ok, int *refused,
 			(*refused)++;
 		else
 			(*failed)++;
+		if (pause_ms > 0)
+			h_sleep_ms(pause_ms);
 	}
 }
 
@@ -1032,7 +1034,12 @@ http_loop(int port, const char *path, int ms, int *ok, int *refused,
  * replaced and leaves gracefully) for 3 s, another's GET / never fails:
  * replacements start before the old workers leave, and the socket stays
  * open in the master.  Then every worker stops promptly on SIGTERM.
+ * The bug is hit every BOOM_PAUSE_MS, so that most workers have lived
+ * min_uptime (1 s) when they ask: one that asks sooner is a fast
+ * failure, and its replacement waits a backoff delay.
  */
+#define BOOM_PAUSE_MS	600
+
 START_TEST(test_node_handle)
 {
 	int	port = h_free_port(), p[2], ok, refused, failed, st;
@@ -1048,7 +1055,8 @@ START_TEST(test_node_handle)
 	fflush(NULL);
 	if ((child = fork()) == 0) {
 		close(p[0]);
-		http_loop(port, "/boom", 3000, &booms[0], &booms[1],
+		http_loop(port, "/boom", 3000, BOOM_PAUSE_MS, &booms[0],
+		    &booms[1],
 		    &booms[2], 500);
 		if (write(p[1], booms, sizeof(booms)) != sizeof(booms))
 			_exit(1);
@@ -1056,7 +1064,7 @@ START_TEST(test_node_handle)
 	}
 	H_ASSERT(child > 0, "fork");
 	close(p[1]);
-	http_loop(port, "/", 3000, &ok, &refused, &failed, 200);
+	http_loop(port, "/", 3000, 0, &ok, &refused, &failed, 200);
 	H_ASSERT(read(p[0], booms, sizeof(booms)) == sizeof(booms),
 	    "the /boom client died");
 	close(p[0]);

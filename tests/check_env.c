@@ -41,19 +41,16 @@ START_TEST(sockets_and_identity)
 				    "CLUSTERD_WORKER=7", NULL };
 	char			*argv[] = { "w", NULL };
 	struct prog_conf	 pc;
-	struct program		 p;
 	char			**envp;
 
 	memset(&pc, 0, sizeof(pc));
-	memset(&p, 0, sizeof(p));
 	pc.pc_name = "web";
 	pc.pc_argv = argv;
 	pc.pc_sockets = socks;
 	pc.pc_nsockets = 2;
 	pc.pc_env = env;
 	pc.pc_nenv = 1;
-	p.p_conf = &pc;
-	envp = env_build(&p, 3, 42, 5, base);
+	envp = env_build(&pc, 3, 42, 5, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_str_eq(lookup(envp, "PATH"), "/bin");
 	ck_assert_str_eq(lookup(envp, "FOO"), "bar");
@@ -81,17 +78,14 @@ START_TEST(no_sockets_no_listen_vars)
 	char			*argv[] = { "w", NULL };
 	char			*base[] = { "LISTEN_FDS=1", NULL };
 	struct prog_conf	 pc;
-	struct program		 p;
 	char			**envp;
 
 	memset(&pc, 0, sizeof(pc));
-	memset(&p, 0, sizeof(p));
 	pc.pc_name = "batch";
 	pc.pc_argv = argv;
 	pc.pc_user = "nobody";
 	pc.pc_home = "/nonexistent";
-	p.p_conf = &pc;
-	envp = env_build(&p, 0, 1, -1, base);
+	envp = env_build(&pc, 0, 1, -1, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_ptr_null(lookup(envp, "LISTEN_FDS"));
 	ck_assert_ptr_null(lookup(envp, "LISTEN_PID"));
@@ -109,16 +103,13 @@ START_TEST(node_channel)
 	char			*argv[] = { "node", NULL };
 	char			*base[] = { "NODE_CHANNEL_FD=9", NULL };
 	struct prog_conf	 pc;
-	struct program		 p;
 	char			**envp;
 
 	memset(&pc, 0, sizeof(pc));
-	memset(&p, 0, sizeof(p));
 	pc.pc_name = "app";
 	pc.pc_argv = argv;
 	pc.pc_ipc = IPC_NODE;
-	p.p_conf = &pc;
-	envp = env_build(&p, 0, 1, 3, base);
+	envp = env_build(&pc, 0, 1, 3, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_str_eq(lookup(envp, "CLUSTERD_IPC_FD"), "3");
 	ck_assert_str_eq(lookup(envp, "NODE_CHANNEL_FD"), "3");

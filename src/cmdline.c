@@ -1,0 +1,90 @@
+/*
+ * clusterd's command line: options, usage, and loading the configuration
+ * file as the command line asked (errors to stderr, exit 1).
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+static void	usage(FILE *, int) __attribute__((noreturn));
+
+static const struct option longopts[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "check",	no_argument,		NULL,	't' },
+	{ "verbose",	no_argument,		NULL,	'v' },
+	{ "quiet",	no_argument,		NULL,	'q' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ NULL,		0,			NULL,	0 }
+};
+
+/* Parse argv into o; -V and -h exit 0, a usage error exits 2. */
+void
+cmdline_parse(int argc, char *argv[], struct options *o)
+{
+	int	ch;
+
+	memset(o, 0, sizeof(*o));
+	o->o_config = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "c:tvqVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->o_config = optarg;
+			break;
+		case 't':
+			o->o_check = 1;
+			break;
+		case 'v':
+			o->o_verbosity++;
+			break;
+		case 'q':
+			o->o_verbosity--;
+			break;
+		case 'V':
+			printf("clusterd %s\n", CLUSTERD_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout, 0);
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 2);
+}
+
+static void
+usage(FILE *out, int status)
+{
+	fprintf(out,
+	    "usage: clusterd [-c FILE] [-t] [-v] [-q] [-V] [-h]\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -t, --check        validate the configuration and exit\n"
+	    "  -v, --verbose      one log level more than the file says\n"
+	    "  -q, --quiet        one log level less\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n",
+	    DEFAULT_CONFIG);
+	exit(status);
+}
+
+/* The configuration, or its errors on stderr and exit 1. */
+struct config *
+cmdline_load_config(const char *path)
+{
+	struct config	*cf;
+	char		*errors = NULL;
+
+	if ((cf = config_load(path, &errors)) == NULL) {
+		fputs(errors != NULL ? errors : "out of memory\n", stderr);
+		if (errors != NULL && errors[strlen(errors) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errors);
+		exit(1);
+	}
+	return cf;
+}
