@@ -165,6 +165,13 @@ $(B)/tests/check_daemon_ctl: $(B)/src/json.o
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# The lifecycle's unit tests: a fake spawner and clock (tests/fake) stand
+# in for worker.c and timer.c.
+FAKE_OBJS = $(B)/tests/fake/fake_worker.o $(B)/tests/fake/fake_timer.o
+$(B)/tests/check_slot: $(B)/tests/check_slot.o $(FAKE_OBJS) \
+	    $(filter-out $(B)/src/worker.o $(B)/src/timer.o,$(LIB_OBJS))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
 $(B)/tests/workers/%: tests/workers/%.c include/clusterd.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
@@ -211,4 +218,4 @@ uninstall:
 clean:
 	rm -rf build clusterd clusterctl examples/hello
 
--include $(wildcard $(B)/src/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/fake/*.d)
