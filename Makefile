@@ -47,7 +47,8 @@ DAEMON_SRCS = $(filter-out src/clusterctl.c,$(wildcard src/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:src/%.c=$(B)/src/%.o)
 LIB_OBJS   = $(filter-out $(B)/src/main.o,$(DAEMON_OBJS))
 # clusterctl: the pure modules only, no libev at run time.
-CTL_OBJS   = $(B)/src/clusterctl.o $(B)/src/json.o $(B)/src/parse.o
+CTL_OBJS   = $(B)/src/clusterctl.o $(B)/src/ctlproto.o $(B)/src/json.o \
+	     $(B)/src/parse.o
 
 UNIT_SRCS  = $(filter-out tests/check_daemon%.c,$(wildcard tests/check_*.c))
 INTEG_SRCS = $(wildcard tests/check_daemon*.c)

@@ -22,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlproto.h"
 #include "daemon.h"
 
 #define EXIT_REPLY	1	/* an error reply, or none */
 #define EXIT_USAGE	2
 #define EXIT_CONNECT	3
 
-#define REQ_MAX		4096		/* clusterd's limit, newline included */
 #define REPLY_MAX	(64 << 20)	/* status of 4096 slots fits easily */
 #define TIMEOUT_MS	(30 * 1000)
 #define RELOAD_MS	(10 * 60 * 1000)	/* a rolling restart can be long */
@@ -36,17 +36,14 @@
 
 struct command;
 
-typedef int	(*build_fn)(const struct command *, char **, char *, size_t,
-		    char *, size_t);
 typedef int	(*print_fn)(const struct command *, char **,
 		    const struct json_val *);
 
+/* The client's side of each command of ctlproto.h. */
 struct command {
-	const char	*cm_name;
-	int		 cm_nargs;
+	enum ctl_cmd	 cm_cmd;
 	const char	*cm_args;	/* in the usage text */
 	const char	*cm_help;
-	build_fn	 cm_build;
 	print_fn	 cm_print;
 	const char	*cm_done;	/* printed on success; $1, $2: args */
 	int		 cm_timeout;	/* ms */
@@ -68,14 +65,8 @@ static void	usage(FILE *, int) __attribute__((noreturn));
 static void	usage_error(const char *, const char *)
 		    __attribute__((noreturn));
 static const struct command *find_command(const char *);
-static int	build_plain(const struct command *, char **, char *, size_t,
-		    char *, size_t);
-static int	build_program(const struct command *, char **, char *, size_t,
-		    char *, size_t);
-static int	build_scale(const struct command *, char **, char *, size_t,
-		    char *, size_t);
-static int	build_signal(const struct command *, char **, char *, size_t,
-		    char *, size_t);
+static const char *cmd_name(const struct command *);
+static int	cmd_nargs(const struct command *);
 static int	print_done(const struct command *, char **,
 		    const struct json_val *);
 static int	print_status(const struct command *, char **,
@@ -99,25 +90,22 @@ static int	report(const struct command *, char **, const char *, int);
 static void	report_error(const struct command *, const char *);
 
 static const struct command commands[] = {
-	{ "status", 0, "", "workers of every program, one per line",
-	    build_plain, print_status, NULL, TIMEOUT_MS },
-	{ "reload", 0, "", "reload the configuration (as SIGHUP) and wait",
-	    build_plain, print_done, "reload done", RELOAD_MS },
-	{ "restart", 1, "PROGRAM", "rolling restart of one program",
-	    build_program, print_done, "$1: rolling restart started",
-	    TIMEOUT_MS },
-	{ "scale", 2, "PROGRAM N", "run N workers of the program",
-	    build_scale, print_done, "$1: scaling to $2 workers",
-	    TIMEOUT_MS },
-	{ "stop", 1, "PROGRAM", "stop the program's workers",
-	    build_program, print_done, "$1: stopping", TIMEOUT_MS },
-	{ "start", 1, "PROGRAM", "start the program's workers again",
-	    build_program, print_done, "$1: starting", TIMEOUT_MS },
-	{ "signal", 2, "PROGRAM SIG", "send a signal to each of its workers",
-	    build_signal, print_done, "$1: sent $2", TIMEOUT_MS },
-	{ "shutdown", 0, "", "stop every worker and exit (as SIGTERM)",
-	    build_plain, print_done, "clusterd is shutting down",
-	    TIMEOUT_MS },
+	{ CTL_STATUS, "", "workers of every program, one per line",
+	    print_status, NULL, TIMEOUT_MS },
+	{ CTL_RELOAD, "", "reload the configuration (as SIGHUP) and wait",
+	    print_done, "reload done", RELOAD_MS },
+	{ CTL_RESTART, "PROGRAM", "rolling restart of one program",
+	    print_done, "$1: rolling restart started", TIMEOUT_MS },
+	{ CTL_SCALE, "PROGRAM N", "run N workers of the program",
+	    print_done, "$1: scaling to $2 workers", TIMEOUT_MS },
+	{ CTL_STOP, "PROGRAM", "stop the program's workers",
+	    print_done, "$1: stopping", TIMEOUT_MS },
+	{ CTL_START, "PROGRAM", "start the program's workers again",
+	    print_done, "$1: starting", TIMEOUT_MS },
+	{ CTL_SIGNAL, "PROGRAM SIG", "send a signal to each of its workers",
+	    print_done, "$1: sent $2", TIMEOUT_MS },
+	{ CTL_SHUTDOWN, "", "stop every worker and exit (as SIGTERM)",
+	    print_done, "clusterd is shutting down", TIMEOUT_MS },
 };
 
 static const struct option longopts[] = {
@@ -133,7 +121,7 @@ main(int argc, char *argv[])
 {
 	const struct command	*cm;
 	const char		*path = getenv("CLUSTERD_CONTROL");
-	char			 req[REQ_MAX], err[ERRBUF_LEN], *reply;
+	char			 req[CTL_REQ_MAX], err[ERRBUF_LEN], *reply;
 	int			 ch, json = 0, fd, rc;
 
 	while ((ch = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
@@ -159,12 +147,14 @@ main(int argc, char *argv[])
 		usage_error("no command given", NULL);
 	if ((cm = find_command(argv[0])) == NULL)
 		usage_error("unknown command", argv[0]);
-	if (argc - 1 != cm->cm_nargs) {
+	if (argc - 1 != cmd_nargs(cm)) {
 		snprintf(err, sizeof(err), "usage: clusterctl %s%s%s",
-		    cm->cm_name, cm->cm_nargs > 0 ? " " : "", cm->cm_args);
+		    cmd_name(cm), *cm->cm_args != '\0' ? " " : "",
+		    cm->cm_args);
 		usage_error(err, NULL);
 	}
-	if (cm->cm_build(cm, argv + 1, req, sizeof(req), err,
+	if (ctlproto_build(&ctl_cmds[cm->cm_cmd], argc > 1 ? argv[1] : NULL,
+	    argc > 2 ? argv[2] : NULL, req, sizeof(req), err,
 	    sizeof(err)) == -1)
 		usage_error(err, NULL);
 	if (path == NULL || *path == '\0')
@@ -195,7 +185,7 @@ usage(FILE *out, int status)
 	    "  -V, --version        print the version and exit\n"
 	    "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "%s %s", commands[i].cm_name,
+		snprintf(cmd, sizeof(cmd), "%s %s", cmd_name(&commands[i]),
 		    commands[i].cm_args);
 		fprintf(out, "  %-20s %s\n", cmd, commands[i].cm_help);
 	}
@@ -219,79 +209,29 @@ find_command(const char *name)
 	size_t	i;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].cm_name, name) == 0)
+		if (strcmp(cmd_name(&commands[i]), name) == 0)
 			return &commands[i];
 	return NULL;
 }
 
-/* {"cmd":"status"} */
-static int
-build_plain(const struct command *cm, char **args, char *req, size_t len,
-    char *err, size_t errlen)
+static const char *
+cmd_name(const struct command *cm)
 {
-	(void)args;
-	(void)err;
-	(void)errlen;
-	snprintf(req, len, "{\"cmd\":\"%s\"}\n", cm->cm_name);
-	return 0;
+	return ctl_cmds[cm->cm_cmd].cd_name;
 }
 
-/* {"cmd":"restart","program":"web"}, and room for more members. */
+/* What its request carries besides the command, from the command line. */
 static int
-build_program(const struct command *cm, char **args, char *req, size_t len,
-    char *err, size_t errlen)
+cmd_nargs(const struct command *cm)
 {
-	char	prog[4 * NAME_MAXLEN];
-
-	if (!valid_name(args[0])) {
-		snprintf(err, errlen, "invalid program name \"%s\"", args[0]);
-		return -1;
+	switch (ctl_cmds[cm->cm_cmd].cd_arg) {
+	case ARG_NONE:
+		return 0;
+	case ARG_PROGRAM:
+		return 1;
+	default:
+		return 2;
 	}
-	json_quote(args[0], prog, sizeof(prog));
-	snprintf(req, len, "{\"cmd\":\"%s\",\"program\":%s}\n", cm->cm_name,
-	    prog);
-	return 0;
-}
-
-/* {"cmd":"scale","program":"web","workers":4} */
-static int
-build_scale(const struct command *cm, char **args, char *req, size_t len,
-    char *err, size_t errlen)
-{
-	long long	n;
-	char		why[ERRBUF_LEN];
-	size_t		end;
-
-	if (parse_number(args[1], 1, 4096, &n, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "scale: N: %s", why);
-		return -1;
-	}
-	if (build_program(cm, args, req, len, err, errlen) == -1)
-		return -1;
-	end = strlen(req) - 2;		/* before "}\n" */
-	snprintf(req + end, len - end, ",\"workers\":%lld}\n", n);
-	return 0;
-}
-
-/* {"cmd":"signal","program":"web","signal":"HUP"} */
-static int
-build_signal(const struct command *cm, char **args, char *req, size_t len,
-    char *err, size_t errlen)
-{
-	char	why[ERRBUF_LEN], name[64];
-	int	sig;
-	size_t	end;
-
-	if (parse_signal(args[1], &sig, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "signal: %s", why);
-		return -1;
-	}
-	if (build_program(cm, args, req, len, err, errlen) == -1)
-		return -1;
-	json_quote(signal_name(sig), name, sizeof(name));
-	end = strlen(req) - 2;
-	snprintf(req + end, len - end, ",\"signal\":%s}\n", name);
-	return 0;
 }
 
 /* The command's line of success, $1 and $2 standing for its arguments. */
@@ -302,7 +242,7 @@ print_done(const struct command *cm, char **args, const struct json_val *v)
 
 	(void)v;
 	for (t = cm->cm_done; *t != '\0'; t++) {
-		if (t[0] == '$' && t[1] >= '1' && t[1] - '0' <= cm->cm_nargs)
+		if (t[0] == '$' && t[1] >= '1' && t[1] - '0' <= cmd_nargs(cm))
 			fputs(args[*++t - '1'], stdout);
 		else
 			putchar(*t);
@@ -694,12 +634,12 @@ report(const struct command *cm, char **args, const char *reply, int json)
 static void
 report_error(const struct command *cm, const char *msg)
 {
-	const char	*what = strcmp(cm->cm_name, "reload") == 0 ?
+	const char	*what = cm->cm_cmd == CTL_RELOAD ?
 			    "reload failed: " : "";
 
 	if (strchr(msg, '\n') == NULL)
 		fprintf(stderr, "clusterctl: %s%s\n", what, msg);
 	else
-		fprintf(stderr, "clusterctl: %s failed:\n%s\n", cm->cm_name,
+		fprintf(stderr, "clusterctl: %s failed:\n%s\n", cmd_name(cm),
 		    msg);
 }

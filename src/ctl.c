@@ -22,12 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctlproto.h"
 #include "daemon.h"
 #include "log.h"
 
 #define CTL_BACKLOG	16
 #define CTL_MAXCONN	64
-#define CTL_REQ_MAX	4096	/* a request line, its newline included */
 #define CTL_TIMEOUT	5.0	/* seconds to send a request, read a reply */
 #define CTL_PAUSE	1.0	/* accept() paused after EMFILE, ENFILE */
 
@@ -55,14 +55,7 @@ struct ctl_conn {
 };
 
 typedef void	(*ctl_handler)(struct ctl_conn *, struct program *,
-		    const struct json_val *);
-
-struct ctl_cmd {
-	const char	*cc_name;
-	ctl_handler	 cc_run;
-	int		 cc_program;	/* needs a "program" member */
-	int		 cc_quiet;	/* logged at debug level only */
-};
+		    const struct ctl_request *);
 
 static int	ctl_reconfigure(const char *);
 static int	ctl_listen(const char *);
@@ -73,6 +66,7 @@ static void	ctl_stop(void);
 static void	ctl_accept(struct ev_loop *, ev_io *, int);
 static void	ctl_pause_accept(void);
 static void	ctl_resume(struct ev_loop *, ev_timer *, int);
+static int	ctl_evict(void);
 static void	ctl_refuse(int);
 static void	conn_new(int);
 static void	conn_free(struct ctl_conn *);
@@ -82,9 +76,6 @@ static void	conn_read(struct ctl_conn *);
 static void	conn_hangup(struct ctl_conn *);
 static void	conn_write(struct ctl_conn *);
 static void	conn_request(struct ctl_conn *);
-static const struct ctl_cmd *request_parse(struct ctl_conn *,
-		    struct json_val *, struct program **, char *, size_t);
-static const struct ctl_cmd *cmd_find(const char *);
 static void	reply_printf(struct ctl_conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	reply_quote(struct ctl_conn *, const char *);
@@ -96,32 +87,33 @@ static void	reply_errorf(struct ctl_conn *, const char *, ...)
 static void	status_program(struct ctl_conn *, const struct program *);
 static void	status_slot(struct ctl_conn *, const struct slot *);
 static void	reload_done(void *, int, const char *);
+static int	refuse_in_shutdown(struct ctl_conn *);
 static void	cmd_status(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_reload(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_restart(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_scale(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_stop(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_start(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_signal(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 static void	cmd_shutdown(struct ctl_conn *, struct program *,
-		    const struct json_val *);
+		    const struct ctl_request *);
 
-static const struct ctl_cmd ctl_cmds[] = {
-	{ "status",	cmd_status,	0, 1 },
-	{ "reload",	cmd_reload,	0, 0 },
-	{ "restart",	cmd_restart,	1, 0 },
-	{ "scale",	cmd_scale,	1, 0 },
-	{ "stop",	cmd_stop,	1, 0 },
-	{ "start",	cmd_start,	1, 0 },
-	{ "signal",	cmd_signal,	1, 0 },
-	{ "shutdown",	cmd_shutdown,	0, 0 },
+static const ctl_handler handlers[CTL_NCMDS] = {
+	[CTL_STATUS] = cmd_status,
+	[CTL_RELOAD] = cmd_reload,
+	[CTL_RESTART] = cmd_restart,
+	[CTL_SCALE] = cmd_scale,
+	[CTL_STOP] = cmd_stop,
+	[CTL_START] = cmd_start,
+	[CTL_SIGNAL] = cmd_signal,
+	[CTL_SHUTDOWN] = cmd_shutdown,
 };
 
 static const char *program_states[] = {
@@ -367,7 +359,7 @@ ctl_accept(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	ctl_pause_logged = 0;
-	if (nconns >= CTL_MAXCONN) {
+	if (nconns >= CTL_MAXCONN && !ctl_evict()) {
 		ctl_refuse(fd);
 		return;
 	}
@@ -396,6 +388,27 @@ ctl_resume(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (ctl_fd != -1)
 		ev_io_start(EV_DEFAULT, &ctl_accept_io);
+}
+
+/*
+ * At the connection limit, the oldest client that has not sent a whole
+ * request makes room: idle connections cannot lock out a new one.  0 if
+ * every connection is busy with a request.
+ */
+static int
+ctl_evict(void)
+{
+	struct ctl_conn	*c, *oldest = NULL;
+
+	for (c = conns; c != NULL; c = c->c_next)	/* newest first */
+		if (c->c_state == CONN_READING)
+			oldest = c;
+	if (oldest == NULL)
+		return 0;
+	log_debug("control socket: %d connections open: closing the oldest "
+	    "idle one (pid %ld)", nconns, oldest->c_pid);
+	conn_free(oldest);
+	return 1;
 }
 
 /* Too many connections: one error line, best effort, and close. */
@@ -595,78 +608,34 @@ conn_write(struct ctl_conn *c)
 static void
 conn_request(struct ctl_conn *c)
 {
-	const struct ctl_cmd	*cc;
-	struct json_val		 req;
+	struct ctl_request	 cr;
 	struct program		*p = NULL;
 	char			 err[ERRBUF_LEN];
 
 	ev_io_stop(EV_DEFAULT, &c->c_io);
 	ev_timer_stop(EV_DEFAULT, &c->c_timer);
-	if ((cc = request_parse(c, &req, &p, err, sizeof(err))) == NULL) {
+	if (ctlproto_parse(c->c_req, c->c_reqlen, &cr, err,
+	    sizeof(err)) == -1) {
 		log_debug("control socket: pid %ld: %s", c->c_pid, err);
 		reply_error(c, err);
 		return;
 	}
-	if (cc->cc_quiet)
+	if (cr.cr_def->cd_arg != ARG_NONE &&
+	    (p = master_find_program(cr.cr_program)) == NULL) {
+		snprintf(err, sizeof(err), "no program \"%s\"",
+		    cr.cr_program);
+		log_debug("control socket: pid %ld: %s", c->c_pid, err);
+		reply_error(c, err);
+		return;
+	}
+	if (cr.cr_def->cd_quiet)
 		log_debug("control socket: %s (pid %ld, uid %ld)",
-		    cc->cc_name, c->c_pid, c->c_uid);
+		    cr.cr_def->cd_name, c->c_pid, c->c_uid);
 	else
 		log_info("control socket: %s%s%s (pid %ld, uid %ld)",
-		    cc->cc_name, p != NULL ? " " : "",
+		    cr.cr_def->cd_name, p != NULL ? " " : "",
 		    p != NULL ? p->p_name : "", c->c_pid, c->c_uid);
-	cc->cc_run(c, p, &req);
-}
-
-/*
- * The request line as JSON, its command, and its program if the command
- * needs one; NULL and a message for the client in err if any is wrong.
- */
-static const struct ctl_cmd *
-request_parse(struct ctl_conn *c, struct json_val *req, struct program **pp,
-    char *err, size_t errlen)
-{
-	const struct ctl_cmd	*cc;
-	struct json_val		 v;
-	char			 cmd[32], prog[NAME_MAXLEN], why[256];
-
-	if (json_parse(c->c_req, c->c_reqlen, req, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "malformed request: %s", why);
-		return NULL;
-	}
-	if (req->jv_kind != JV_OBJECT || json_get(req, "cmd", &v) == -1 ||
-	    json_string(&v, cmd, sizeof(cmd)) == -1) {
-		snprintf(err, errlen, "malformed request: expected an object "
-		    "with a \"cmd\" string");
-		return NULL;
-	}
-	if ((cc = cmd_find(cmd)) == NULL) {
-		snprintf(err, errlen, "unknown command \"%s\"", cmd);
-		return NULL;
-	}
-	if (!cc->cc_program)
-		return cc;
-	if (json_get(req, "program", &v) == -1 ||
-	    json_string(&v, prog, sizeof(prog)) == -1) {
-		snprintf(err, errlen, "malformed request: \"%s\" needs a "
-		    "\"program\" string", cmd);
-		return NULL;
-	}
-	if ((*pp = master_find_program(prog)) == NULL) {
-		snprintf(err, errlen, "no program \"%s\"", prog);
-		return NULL;
-	}
-	return cc;
-}
-
-static const struct ctl_cmd *
-cmd_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
-		if (strcmp(ctl_cmds[i].cc_name, name) == 0)
-			return &ctl_cmds[i];
-	return NULL;
+	handlers[cr.cr_def->cd_cmd](c, p, &cr);
 }
 
 /* Append to the reply; a reply that cannot grow becomes an error. */
@@ -779,7 +748,7 @@ reply_errorf(struct ctl_conn *c, const char *fmt, ...)
  */
 static void
 cmd_status(struct ctl_conn *c, struct program *unused,
-    const struct json_val *req)
+    const struct ctl_request *req)
 {
 	struct program	*p;
 	int		 first = 1;
@@ -843,7 +812,7 @@ status_slot(struct ctl_conn *c, const struct slot *sl)
 /* As SIGHUP; the reply waits for the outcome. */
 static void
 cmd_reload(struct ctl_conn *c, struct program *unused,
-    const struct json_val *req)
+    const struct ctl_request *req)
 {
 	(void)unused;
 	(void)req;
@@ -881,9 +850,11 @@ reload_done(void *arg, int ok, const char *errors)
 
 static void
 cmd_restart(struct ctl_conn *c, struct program *p,
-    const struct json_val *req)
+    const struct ctl_request *req)
 {
 	(void)req;
+	if (refuse_in_shutdown(c))
+		return;
 	if (program_roll(p, NULL) == -1) {
 		reply_errorf(c, "%s is already restarting",
 		    p->p_name);
@@ -893,27 +864,20 @@ cmd_restart(struct ctl_conn *c, struct program *p,
 }
 
 static void
-cmd_scale(struct ctl_conn *c, struct program *p, const struct json_val *req)
+cmd_scale(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
 {
-	struct json_val	v;
-	long long	n;
-
-	if (json_get(req, "workers", &v) == -1 ||
-	    json_int(&v, 1, 4096, &n) == -1) {
-		reply_error(c, "malformed request: \"scale\" needs "
-		    "\"workers\": a number from 1 to 4096");
+	if (refuse_in_shutdown(c))
 		return;
-	}
-	if (program_scale(p, (int)n) == -1) {
-		reply_errorf(c, "cannot scale %s to %lld workers",
-		    p->p_name, n);
+	if (program_scale(p, req->cr_workers) == -1) {
+		reply_errorf(c, "cannot scale %s to %d workers",
+		    p->p_name, req->cr_workers);
 		return;
 	}
 	reply_ok(c);
 }
 
 static void
-cmd_stop(struct ctl_conn *c, struct program *p, const struct json_val *req)
+cmd_stop(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
 {
 	(void)req;
 	program_stop(p);
@@ -921,39 +885,37 @@ cmd_stop(struct ctl_conn *c, struct program *p, const struct json_val *req)
 }
 
 static void
-cmd_start(struct ctl_conn *c, struct program *p, const struct json_val *req)
+cmd_start(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
 {
 	(void)req;
+	if (refuse_in_shutdown(c))
+		return;
 	program_start(p);
 	reply_ok(c);
 }
 
 static void
 cmd_signal(struct ctl_conn *c, struct program *p,
-    const struct json_val *req)
+    const struct ctl_request *req)
 {
-	struct json_val	v;
-	char		name[32], err[ERRBUF_LEN];
-	int		sig;
-
-	if (json_get(req, "signal", &v) == -1 ||
-	    json_string(&v, name, sizeof(name)) == -1) {
-		reply_error(c, "malformed request: \"signal\" needs "
-		    "a \"signal\" string");
-		return;
-	}
-	if (parse_signal(name, &sig, err, sizeof(err)) == -1) {
-		reply_error(c, err);
-		return;
-	}
-	program_signal(p, sig);
+	program_signal(p, req->cr_signal);
 	reply_ok(c);
+}
+
+/* Nothing starts once clusterd is shutting down. */
+static int
+refuse_in_shutdown(struct ctl_conn *c)
+{
+	if (!master_shutting_down())
+		return 0;
+	reply_error(c, "clusterd is shutting down");
+	return 1;
 }
 
 /* As SIGTERM.  The tiny reply is out before the workers are stopped. */
 static void
 cmd_shutdown(struct ctl_conn *c, struct program *unused,
-    const struct json_val *req)
+    const struct ctl_request *req)
 {
 	(void)unused;
 	(void)req;

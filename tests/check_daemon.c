@@ -39,31 +39,13 @@
 	    "daemon wait status 0x%x, expected exit %d", st_, (code));	\
 } while (0)
 
-static int	daemon_reports_for(const char *, int);
 
 /* Start the daemon with extra environment and wait for n reports. */
 static void
 start_and_wait(const char *const *env, const char *prefix, int n)
 {
 	H_ASSERT(h_start(env) > 0, "start");
-	daemon_reports_for(prefix, n);
-}
-
-/* Wait for n reports; fail at once if the daemon exits meanwhile. */
-static int
-daemon_reports_for(const char *prefix, int n)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_count_reports(prefix) < n) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited while %d "
-		    "report(s) \"%s*\" were expected (%d found)", n, prefix,
-		    h_count_reports(prefix));
-		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
-		    "%d found", n, prefix, h_count_reports(prefix));
-		h_sleep_ms(15);
-	}
-	return 1;
+	h_expect_reports(prefix, n);
 }
 
 /* The only report with this prefix. */
@@ -72,22 +54,10 @@ one_report(const char *prefix)
 {
 	struct h_report	*r;
 
-	daemon_reports_for(prefix, 1);
+	h_expect_reports(prefix, 1);
 	r = h_report_wait(prefix, WAIT);
 	H_ASSERT(r != NULL, "report %s", prefix);
 	return r;
-}
-
-/* The daemon reaps: no zombie child stays (a moment to reap allowed). */
-static void
-assert_no_zombies(void)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_zombie_children(h_daemon()) > 0 && h_now_ms() < end)
-		h_sleep_ms(20);
-	H_ASSERT(h_zombie_children(h_daemon()) == 0, "%d zombie children",
-	    h_zombie_children(h_daemon()));
 }
 
 static void
@@ -235,7 +205,7 @@ START_TEST(test_env)
 	    "command = %s\n", port, h_worker("reporter"),
 	    h_worker("reporter"));
 	start_and_wait(env, "web.", 2);
-	daemon_reports_for("plain.", 1);
+	h_expect_reports("plain.", 1);
 	snprintf(master, sizeof(master), "%ld", (long)h_daemon());
 
 	n = h_report_list("web.", &v);
@@ -301,7 +271,7 @@ START_TEST(test_process_setup)
 	    "[program:b]\n"
 	    "command = %s\n", h_worker("reporter"), h_worker("reporter"));
 	start_and_wait(NULL, "a.0.", 1);
-	daemon_reports_for("b.0.", 1);
+	h_expect_reports("b.0.", 1);
 
 	r = one_report("a.0.");
 	snprintf(pid, sizeof(pid), "%ld", (long)r->r_pid);
@@ -433,8 +403,8 @@ START_TEST(test_output)
 	    "command = %s\n", h_worker("reporter"), h_worker("reporter"),
 	    h_worker("reporter"));
 	start_and_wait(NULL, "file.0.", 1);
-	daemon_reports_for("null.0.", 1);
-	daemon_reports_for("inherit.0.", 1);
+	h_expect_reports("null.0.", 1);
+	h_expect_reports("inherit.0.", 1);
 
 	r = one_report("file.0.");
 	pf = (long)r->r_pid;
@@ -529,7 +499,7 @@ START_TEST(test_exec_failure)
 	    n, h_now_ms() - t0);
 	cpu = cpu_seconds(h_daemon());
 	H_ASSERT(cpu >= 0 && cpu < 1.0, "the daemon used %.2fs of CPU", cpu);
-	assert_no_zombies();
+	h_assert_no_zombies();
 	h_stop_daemon();
 }
 END_TEST
@@ -587,7 +557,7 @@ START_TEST(test_restart_after_kill)
 	h_report_free(r);
 
 	H_ASSERT(kill(old, SIGKILL) == 0, "kill %ld", (long)old);
-	daemon_reports_for("web.0.", 2);
+	h_expect_reports("web.0.", 2);
 	n = h_report_list("web.0.", &v);
 	H_ASSERT(n == 2 && v[0]->r_pid == old && v[1]->r_pid != old,
 	    "web.0 reports: %zu", n);
@@ -611,9 +581,9 @@ START_TEST(test_restart_after_kill)
 		H_ASSERT(h_wait_dead(r->r_pid, WAIT), "pid %ld",
 		    (long)r->r_pid);
 		h_report_free(r);
-		daemon_reports_for(slot, i + 1);
+		h_expect_reports(slot, i + 1);
 	}
-	assert_no_zombies();
+	h_assert_no_zombies();
 	{
 		char buf[256];
 
@@ -682,7 +652,7 @@ START_TEST(test_restart_on_failure)
 	    "env = CRASH_SIGNAL=SEGV\n", h_worker("reporter"),
 	    h_worker("reporter"), h_worker("reporter"));
 	start_and_wait(NULL, "bad.0.", 2);
-	daemon_reports_for("segv.0.", 2);
+	h_expect_reports("segv.0.", 2);
 	H_ASSERT(h_wait_log("exited with status 3", 1, WAIT),
 	    "no \"exited with status 3\"");
 	line = h_find_line(h_log(), "exited with status 3");
@@ -700,7 +670,7 @@ START_TEST(test_restart_on_failure)
 	    "ok exit line: %s", line ? line : "(none)");
 	free(line);
 	/* bad restarted twice by now: ok had the same time to restart. */
-	daemon_reports_for("bad.0.", 3);
+	h_expect_reports("bad.0.", 3);
 	H_ASSERT(h_count_reports("ok.") == 1, "ok restarted after exit 0");
 	H_ASSERT(h_daemon_alive(), "daemon exited");
 	h_stop_daemon();
@@ -1222,7 +1192,7 @@ START_TEST(test_stop_signal)
 	    "[program:b]\n"
 	    "command = %s\n", h_worker("reporter"), h_worker("reporter"));
 	start_and_wait(NULL, "a.0.", 1);
-	daemon_reports_for("b.0.", 1);
+	h_expect_reports("b.0.", 1);
 	a = one_report("a.0.");
 	b = one_report("b.0.");
 	h_signal(SIGTERM);

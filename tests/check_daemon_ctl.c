@@ -735,24 +735,53 @@ START_TEST(test_idle_client)
 END_TEST
 
 /* Past 64 connections: an error line; served again once they go. */
+/*
+ * 300 idle connections (no request) do not lock out a client: the oldest
+ * idle one makes room.  Only when every connection is busy with a
+ * request (64 reloads waiting for a rolling restart) is a new one
+ * refused.
+ */
 START_TEST(test_connection_cap)
 {
 	struct slotinfo	 s[MAXSLOTS];
-	char		*err;
-	int		 fds[64], i;
+	char		*err, *out;
+	int		 fds[300], i;
+	long long	 t0;
 
 	start_ipc(1, 0, "x");
 	wait_slots("web", 1, "ready", NULL, 0, s);
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < 300; i++)
 		H_ASSERT((fds[i] = h_connect_unix(ctl_sock())) != -1,
 		    "connect %d", i);
-	h_sleep_ms(200);	/* let the daemon accept them all */
+	t0 = h_now_ms();
+	out = ctl_expect(0, "status", NULL, NULL);
+	H_ASSERT(h_now_ms() - t0 < 3000, "status took %lld ms",
+	    h_now_ms() - t0);
+	free(out);
+	for (i = 0; i < 300; i++)
+		close(fds[i]);
+
+	/* new workers that never become ready: a reload takes its time */
+	h_write_config(CTL_HEAD
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "ready = message\n"
+	    "ready_timeout = 60s\n"
+	    "stop_timeout = 3s\n"
+	    "env = READY_AFTER_MS=-1\n", h_worker("ipcworker"));
+	for (i = 0; i < 64; i++) {
+		H_ASSERT((fds[i] = h_connect_unix(ctl_sock())) != -1,
+		    "connect %d", i);
+		H_ASSERT(h_send(fds[i], "{\"cmd\":\"reload\"}\n") == 0,
+		    "send %d", i);
+	}
+	H_ASSERT(h_wait_log("control socket: reload", 64, WAIT),
+	    "64 reload requests");
 	err = ctl_stderr(1, "status", NULL, NULL);
 	assert_contains(err, "too many control connections");
 	free(err);
 	for (i = 0; i < 64; i++)
 		close(fds[i]);
-	wait_slots("web", 1, "ready", NULL, 0, s);
 }
 END_TEST
 

@@ -236,22 +236,6 @@ log_time(const char *needle)
 	return t;
 }
 
-/* Resident memory of pid in KiB, from /proc. */
-static long
-rss_kib(pid_t pid)
-{
-	char	 path[64], *buf, *p;
-	long	 kib = -1;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((buf = h_read_file(path)) == NULL)
-		return -1;
-	if ((p = strstr(buf, "VmRSS:")) != NULL)
-		kib = strtol(p + 6, NULL, 10);
-	free(buf);
-	return kib;
-}
-
 /*
  * The top of the source tree, where examples/ and conf/ are: $SRCDIR, or
  * the working directory (make runs the tests from there).
@@ -900,7 +884,7 @@ START_TEST(test_flood)
 	H_ASSERT(events_count("flood", "flooding", 0) == 0,
 	    "the flood began too early to measure");
 	h_sleep_ms(100);
-	base = rss_kib(h_daemon());
+	base = h_rss_kib(h_daemon());
 	H_ASSERT(base > 0, "no RSS for the daemon");
 	wait_events("flood", "flooding", 1, WAIT);
 
@@ -917,10 +901,10 @@ START_TEST(test_flood)
 		lat = h_now_ms() - lat;
 		if (lat > worst)
 			worst = lat;
-		if ((rss = rss_kib(h_daemon())) > max)
+		if ((rss = h_rss_kib(h_daemon())) > max)
 			max = rss;
 		h_sleep_ms(150);	/* past min_uptime: no backoff */
-		if ((rss = rss_kib(h_daemon())) > max)
+		if ((rss = h_rss_kib(h_daemon())) > max)
 			max = rss;
 	}
 	wait_log("flood[0] (pid", 1, WAIT);

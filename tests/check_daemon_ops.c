@@ -23,36 +23,6 @@
 #define WAIT		15000
 #define TEST_TIMEOUT	60
 
-static void
-wait_reports(const char *prefix, int n)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_count_reports(prefix) < n) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited; %d report(s) "
-		    "\"%s*\" expected", n, prefix);
-		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
-		    "%d found", n, prefix, h_count_reports(prefix));
-		h_sleep_ms(15);
-	}
-}
-
-/* The newest report of a slot. */
-static struct h_report *
-newest(const char *prefix)
-{
-	struct h_report	**v, *r;
-	size_t		  n, i;
-
-	n = h_report_list(prefix, &v);
-	H_ASSERT(n > 0, "no report %s", prefix);
-	r = v[n - 1];
-	for (i = 0; i + 1 < n; i++)
-		h_report_free(v[i]);
-	free(v);
-	return r;
-}
-
 /* Socket inodes the daemon itself holds open. */
 static int
 daemon_has_inode(pid_t pid, long long inode)
@@ -147,10 +117,10 @@ START_TEST(test_reuseport_per_slot)
 	    "sockets = web\n"
 	    "min_uptime = 0\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.", 3);
-	r0 = newest("web.0.");
-	r1 = newest("web.1.");
-	r2 = newest("web.2.");
+	h_expect_reports("web.", 3);
+	r0 = h_newest_report("web.0.");
+	r1 = h_newest_report("web.1.");
+	r2 = h_newest_report("web.2.");
 	i0 = h_report_num(r0, "fd.3.inode");
 	i1 = h_report_num(r1, "fd.3.inode");
 	i2 = h_report_num(r2, "fd.3.inode");
@@ -161,8 +131,8 @@ START_TEST(test_reuseport_per_slot)
 
 	/* a replacement gets its slot's socket */
 	kill(r1->r_pid, SIGKILL);
-	wait_reports("web.1.", 2);
-	again = newest("web.1.");
+	h_expect_reports("web.1.", 2);
+	again = h_newest_report("web.1.");
 	H_ASSERT(again->r_pid != r1->r_pid, "not replaced");
 	H_ASSERT(h_report_num(again, "fd.3.inode") == i1, "inode %lld, "
 	    "expected %lld", h_report_num(again, "fd.3.inode"), i1);
@@ -203,8 +173,8 @@ START_TEST(test_reuseport_queue_survives)
 	    "min_uptime = 20s\n"
 	    "restart_delay = 1s\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.", 2);
-	r = newest("web.0.");
+	h_expect_reports("web.", 2);
+	r = h_newest_report("web.0.");
 	kill(r->r_pid, SIGKILL);
 	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "worker alive");
 	/* slot 0 backs off 1 s: meanwhile the kernel queues its share */
@@ -243,14 +213,14 @@ START_TEST(test_max_memory)
 	    "max_memory = 24M\n"
 	    "env = ALLOC_MB=48\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.0.", 1);
-	r = newest("web.0.");
+	h_expect_reports("web.0.", 1);
+	r = h_newest_report("web.0.");
 	H_ASSERT(h_wait_log("over max_memory 24.0M", 1, WAIT),
 	    "no max_memory line");
-	wait_reports("web.0.", 2);
+	h_expect_reports("web.0.", 2);
 	/* the old one is stopped only once its replacement is ready */
 	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "old worker alive");
-	next = newest("web.0.");
+	next = h_newest_report("web.0.");
 	H_ASSERT(next->r_pid != r->r_pid, "no replacement");
 	H_ASSERT(h_wait_log("is ready", 2, WAIT), "replacement not ready");
 	h_report_free(r);
@@ -283,8 +253,8 @@ START_TEST(test_max_memory_failed_replacement)
 	    "env = ALLOC_MB=48\n"
 	    "env = FAIL_IF_FILE=%s\n", port, h_worker("reporter"), fail);
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.0.", 1);
-	r = newest("web.0.");
+	h_expect_reports("web.0.", 1);
+	r = h_newest_report("web.0.");
 	h_write_file(fail, "x\n");	/* every new worker now fails */
 	H_ASSERT(h_wait_log("before it was ready", 1, WAIT),
 	    "the replacement did not fail");
@@ -300,7 +270,7 @@ START_TEST(test_max_memory_failed_replacement)
 	/* once the slot's delay is over, a fixed deploy replaces it */
 	unlink(fail);
 	H_ASSERT(h_wait_dead(r->r_pid, WAIT), "never replaced");
-	wait_reports("web.0.", 2);
+	h_expect_reports("web.0.", 2);
 	h_report_free(r);
 	h_stop_daemon();
 }
@@ -323,8 +293,8 @@ START_TEST(test_orphans_reaped)
 	    "min_uptime = 0\n"
 	    "env = SPAWN_ORPHAN=1\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.0.", 1);
-	r = newest("web.0.");
+	h_expect_reports("web.0.", 1);
+	r = h_newest_report("web.0.");
 	/* the worker dies; its child outlives it, then exits */
 	kill(r->r_pid, SIGKILL);
 	H_ASSERT(h_wait_log("(not a worker)", 1, WAIT),
@@ -363,8 +333,8 @@ START_TEST(test_pid1)
 	argv[4] = getenv("CLUSTERD_BIN");
 	argv[6] = h_conf();
 	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
-	wait_reports("web.", 2);
-	r = newest("web.0.");
+	h_expect_reports("web.", 2);
+	r = h_newest_report("web.0.");
 	H_ASSERT_STR_EQ(h_report_get(r, "env.CLUSTERD_MASTER_PID"), "1");
 	H_ASSERT_STR_EQ(h_report_get(r, "ppid"), "1");
 	/* its orphan is re-parented to pid 1 when it dies */
@@ -408,10 +378,10 @@ START_TEST(test_reload_broken_code)
 	    "sockets = web\n"
 	    "min_uptime = 200ms\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_reports("web.", 2);
+	h_expect_reports("web.", 2);
 	H_ASSERT(h_wait_log("started:", 1, WAIT), "not started");
-	r0 = newest("web.0.");
-	r1 = newest("web.1.");
+	r0 = h_newest_report("web.0.");
+	r1 = h_newest_report("web.1.");
 	h_write_config(
 	    "[socket:web]\n"
 	    "listen = 127.0.0.1:%d\n"

@@ -58,22 +58,6 @@
  * Helpers.
  */
 
-/* Wait for n reports; fail at once if the daemon exits meanwhile. */
-static void
-reports_for(const char *prefix, int n)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_count_reports(prefix) < n) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited while %d "
-		    "report(s) \"%s*\" were expected (%d found)", n, prefix,
-		    h_count_reports(prefix));
-		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
-		    "%d found", n, prefix, h_count_reports(prefix));
-		h_sleep_ms(15);
-	}
-}
-
 /* Wait for the n-th occurrence of needle in the log, or fail. */
 static void
 log_for(const char *needle, int n)
@@ -155,17 +139,6 @@ wait_marked(int n)
 	}
 }
 
-static void
-assert_no_zombies(void)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_zombie_children(h_daemon()) > 0 && h_now_ms() < end)
-		h_sleep_ms(20);
-	H_ASSERT(h_zombie_children(h_daemon()) == 0, "%d zombie children",
-	    h_zombie_children(h_daemon()));
-}
-
 /* Does anything accept on 127.0.0.1:port? */
 static int
 port_open(int port)
@@ -187,41 +160,6 @@ reporter_answers(int port)
 	if (h_request_tcp(port, "ping\n", buf, sizeof(buf), WAIT) <= 0)
 		return 0;
 	return strstr(buf, "hello pid=") != NULL;
-}
-
-static int
-proc_fd_count(pid_t pid)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[64];
-	int		 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* Resident set, KiB, from /proc/PID/statm. */
-static long
-proc_rss_kib(pid_t pid)
-{
-	char	path[64];
-	FILE	*fp;
-	long	size, rss;
-
-	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	if (fscanf(fp, "%ld %ld", &size, &rss) != 2)
-		rss = -1;
-	fclose(fp);
-	return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /*
@@ -413,43 +351,6 @@ load_drain(struct load *ld)
 		;
 }
 
-/*
- * sd_notify: a datagram socket of the test's own, NOTIFY_SOCKET for the
- * daemon.
- */
-static int
-notify_socket(const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	H_ASSERT(fd != -1, "socket: %s", strerror(errno));
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	H_ASSERT(strlen(path) < sizeof(sun.sun_path), "%s: too long", path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	H_ASSERT(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
-	    "bind %s: %s", path, strerror(errno));
-	return fd;
-}
-
-/* The next datagram within ms, NUL-terminated; 0 on timeout. */
-static int
-notify_recv(int fd, char *buf, size_t len, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	ssize_t		n;
-
-	if (poll(&pfd, 1, ms) <= 0)
-		return 0;
-	n = recv(fd, buf, len - 1, MSG_DONTWAIT);
-	if (n < 0)
-		return 0;
-	buf[n] = '\0';
-	return 1;
-}
-
 /* Is msg one "STATUS=..." line and nothing else? */
 static int
 status_only(const char *msg)
@@ -469,7 +370,7 @@ notify_next(int fd, char *buf, size_t len, const char *waiting_for)
 	for (;;) {
 		H_ASSERT(h_now_ms() < end, "no sd_notify message while "
 		    "waiting for %s", waiting_for);
-		if (!notify_recv(fd, buf, len, 100))
+		if (!h_notify_recv(fd, buf, len, 100))
 			continue;
 		H_ASSERT(strncmp(buf, "WATCHDOG=", 9) != 0, "WATCHDOG= "
 		    "without WATCHDOG_USEC: \"%s\"", buf);
@@ -568,7 +469,7 @@ START_TEST(test_fd_identity)
 	snprintf(conf, sizeof(conf), prog, h_worker("reporter"), "web");
 	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n%s", p1, conf);
 	H_ASSERT(h_start(NULL) > 0, "start");
-	reports_for("web.", 2);
+	h_expect_reports("web.", 2);
 	newest_pids("web.", 2, old);
 	inode = report_num_of("web.", old[0], "fd.3.inode");
 	H_ASSERT(inode > 0, "no inode");
@@ -579,7 +480,7 @@ START_TEST(test_fd_identity)
 	log_for("started:", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	log_for("reload done", 1);
-	reports_for("web.", 4);
+	h_expect_reports("web.", 4);
 	newest_pids("web.", 2, cur);
 	H_ASSERT(cur[0] != old[0] && cur[0] != old[1] && cur[1] != old[0] &&
 	    cur[1] != old[1], "no new workers");
@@ -596,7 +497,7 @@ START_TEST(test_fd_identity)
 	memcpy(old, cur, sizeof(old));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	log_for("reload done", 2);
-	reports_for("web.", 6);
+	h_expect_reports("web.", 6);
 	newest_pids("web.", 2, cur);
 	i2 = report_num_of("web.", cur[0], "fd.3.inode");
 	H_ASSERT(i2 > 0 && i2 != inode, "a new address kept the old socket");
@@ -619,7 +520,7 @@ START_TEST(test_fd_identity)
 	memcpy(old, cur, sizeof(old));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	log_for("reload done", 3);
-	reports_for("web.", 8);
+	h_expect_reports("web.", 8);
 	newest_pids("web.", 2, cur);
 	H_ASSERT(report_num_of("web.", cur[0], "fd.3.inode") == i2,
 	    "web was not kept");
@@ -655,7 +556,7 @@ START_TEST(test_invalid_reload)
 	    "sockets = web\n"
 	    "min_uptime = 100ms\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	reports_for("web.", 2);
+	h_expect_reports("web.", 2);
 	log_for("started:", 1);
 	newest_pids("web.", 2, old);
 
@@ -688,7 +589,7 @@ START_TEST(test_invalid_reload)
 	    "min_uptime = 100ms\n", port, h_worker("reporter"));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	log_for("reload done", 1);
-	reports_for("web.", 4);
+	h_expect_reports("web.", 4);
 	newest_pids("web.", 2, cur);
 	wait_dead(old[0]);
 	wait_dead(old[1]);
@@ -728,16 +629,16 @@ START_TEST(test_hundred_reloads)
 		log_for("reload done", i);
 		if (i == 5) {
 			wait_marked(2);
-			assert_no_zombies();
-			fds0 = proc_fd_count(h_daemon());
-			rss0 = proc_rss_kib(h_daemon());
+			h_assert_no_zombies();
+			fds0 = h_fd_count(h_daemon());
+			rss0 = h_rss_kib(h_daemon());
 		}
 	}
 	H_ASSERT(h_count_log("reload failed") == 0, "a reload failed");
 	wait_marked(2);
-	assert_no_zombies();
-	fds = proc_fd_count(h_daemon());
-	rss = proc_rss_kib(h_daemon());
+	h_assert_no_zombies();
+	fds = h_fd_count(h_daemon());
+	rss = h_rss_kib(h_daemon());
 	H_ASSERT(fds0 > 0 && fds == fds0, "%d descriptors after 5 reloads, "
 	    "%d after 100", fds0, fds);
 	if (!UNDER_ASAN)
@@ -798,8 +699,8 @@ START_TEST(test_program_add_remove)
 	snprintf(pc, sizeof(pc), prog, "c", h_worker("reporter"), 1);
 	h_write_config("%s%s", pa, pb);
 	H_ASSERT(h_start(NULL) > 0, "start");
-	reports_for("a.", 1);
-	reports_for("b.", 2);
+	h_expect_reports("a.", 1);
+	h_expect_reports("b.", 2);
 	log_for("started:", 1);
 	newest_pids("a.", 1, &a0);
 	newest_pids("b.", 2, b);
@@ -810,8 +711,8 @@ START_TEST(test_program_add_remove)
 	log_for("b: removed from the configuration", 1);
 	wait_dead(b[0]);
 	wait_dead(b[1]);
-	reports_for("c.0.", 1);
-	reports_for("a.", 2);
+	h_expect_reports("c.0.", 1);
+	h_expect_reports("a.", 2);
 	newest_pids("c.", 1, c1);
 	newest_pids("a.", 1, a1);
 	H_ASSERT(a1[0] != a0, "a was not rolled");
@@ -834,12 +735,12 @@ START_TEST(test_scale_signals)
 	    "workers = 1\n"
 	    "min_uptime = 100ms\n", h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	reports_for("web.0.", 1);
+	h_expect_reports("web.0.", 1);
 	log_for("started:", 1);
 	newest_pids("web.0.", 1, &w0);
 
 	H_ASSERT(h_signal(SIGTTIN) == 0, "kill");
-	reports_for("web.1.", 1);
+	h_expect_reports("web.1.", 1);
 	newest_pids("web.1.", 1, &w1);
 	wait_marked(2);
 
@@ -874,7 +775,7 @@ START_TEST(test_notify_sequence)
 	int		 fd;
 
 	snprintf(path, sizeof(path), "%s", h_path("notify.sock"));
-	fd = notify_socket(path);
+	fd = h_notify_open(path);
 	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", path);
 	h_write_config(
 	    "[program:web]\n"
@@ -890,7 +791,7 @@ START_TEST(test_notify_sequence)
 	H_ASSERT(strstr(buf, "web: 2/2 ready") != NULL, "READY=1 before "
 	    "the workers were up: \"%s\"", buf);
 	H_ASSERT(h_now_ms() - start >= 300, "READY=1 before min_uptime");
-	reports_for("web.", 2);
+	h_expect_reports("web.", 2);
 
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	notify_next(fd, buf, sizeof(buf), "RELOADING=1");
@@ -913,7 +814,7 @@ START_TEST(test_notify_sequence)
 	notify_next(fd, buf, sizeof(buf), "STOPPING=1");
 	H_ASSERT(strcmp(buf, "STOPPING=1") == 0, "at SIGTERM: \"%s\"", buf);
 	H_ASSERT_EXIT(0);
-	while (notify_recv(fd, buf, sizeof(buf), 0))
+	while (h_notify_recv(fd, buf, sizeof(buf), 0))
 		H_ASSERT(status_only(buf), "after STOPPING=1: \"%s\"", buf);
 	close(fd);
 	H_ASSERT(h_wait_no_marked(WAIT), "processes left behind");
@@ -942,7 +843,7 @@ START_TEST(test_graceful_under_load)
 	    "min_uptime = 100ms\n"
 	    "env = REPLY_DELAY_MS=1000\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	reports_for("web.", 2);
+	h_expect_reports("web.", 2);
 	log_for("started:", 1);
 	for (i = 0; i < INFLIGHT; i++) {
 		fds[i] = h_connect_tcp(port);

@@ -30,16 +30,9 @@ static int	notify_fd = -1;
 static const char *
 notify_open(void)
 {
-	struct sockaddr_un	 sun;
-	const char		*path = h_path("notify.sock");
+	const char	*path = h_path("notify.sock");
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	H_ASSERT(notify_fd != -1, "socket: %s", strerror(errno));
-	H_ASSERT(bind(notify_fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
-	    "bind %s: %s", path, strerror(errno));
+	notify_fd = h_notify_open(path);
 	return path;
 }
 

@@ -1223,3 +1223,120 @@ h_tcase(const char *name, int timeout)
 	tcase_set_timeout(tc, timeout);
 	return tc;
 }
+
+/*
+ * Shared assertions and probes of the integration suites.
+ */
+
+/* n reports with prefix appear; fail at once if the daemon exits. */
+void
+h_expect_reports(const char *prefix, int n)
+{
+	long long	end = h_now_ms() + H_DEADLINE_MS;
+
+	while (h_count_reports(prefix) < n) {
+		H_ASSERT(h_daemon_alive(), "the daemon exited while %d "
+		    "report(s) \"%s*\" were expected (%d found)", n, prefix,
+		    h_count_reports(prefix));
+		H_ASSERT(h_now_ms() < end, "%d report(s) \"%s*\" expected, "
+		    "%d found", n, prefix, h_count_reports(prefix));
+		h_sleep_ms(15);
+	}
+}
+
+/* The newest report with prefix (there must be one). */
+struct h_report *
+h_newest_report(const char *prefix)
+{
+	struct h_report	**v, *r;
+	size_t		  n, i;
+
+	n = h_report_list(prefix, &v);
+	H_ASSERT(n > 0, "no report %s", prefix);
+	r = v[n - 1];
+	for (i = 0; i + 1 < n; i++)
+		h_report_free(v[i]);
+	free(v);
+	return r;
+}
+
+/* The daemon reaps: no zombie child stays (a moment to reap allowed). */
+void
+h_assert_no_zombies(void)
+{
+	long long	end = h_now_ms() + H_DEADLINE_MS;
+
+	while (h_zombie_children(h_daemon()) > 0 && h_now_ms() < end)
+		h_sleep_ms(20);
+	H_ASSERT(h_zombie_children(h_daemon()) == 0, "%d zombie children",
+	    h_zombie_children(h_daemon()));
+}
+
+/* Open descriptors of pid, from /proc; -1 if it cannot be read. */
+int
+h_fd_count(pid_t pid)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[64];
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Resident memory of pid in KiB, from /proc; -1 if unknown. */
+long
+h_rss_kib(pid_t pid)
+{
+	char	 path[64], *buf, *p;
+	long	 kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((buf = h_read_file(path)) == NULL)
+		return -1;
+	if ((p = strstr(buf, "VmRSS:")) != NULL)
+		kib = strtol(p + 6, NULL, 10);
+	free(buf);
+	return kib;
+}
+
+/* A datagram socket bound at path: a NOTIFY_SOCKET for the daemon. */
+int
+h_notify_open(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	H_ASSERT(fd != -1, "socket: %s", strerror(errno));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	H_ASSERT(strlen(path) < sizeof(sun.sun_path), "%s: too long", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	H_ASSERT(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "bind %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The next datagram within ms, NUL-terminated; 0 on timeout. */
+int
+h_notify_recv(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	ssize_t		n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
+}

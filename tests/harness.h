@@ -122,6 +122,15 @@ TCase		*h_tcase(const char *, int);
 void		 h_assert_no_leftovers(void);
 void		 h_stop_daemon(void);
 
+/* Shared assertions and probes. */
+void		 h_expect_reports(const char *, int);
+struct h_report	*h_newest_report(const char *);
+void		 h_assert_no_zombies(void);
+int		 h_fd_count(pid_t);
+long		 h_rss_kib(pid_t);
+int		 h_notify_open(const char *);
+int		 h_notify_recv(int, char *, size_t, int);
+
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);
 
