@@ -154,7 +154,7 @@ main(int argc, char *argv[])
 		usage_error(err, NULL);
 	}
 	if (ctlproto_build(&ctl_cmds[cm->cm_cmd], argc > 1 ? argv[1] : NULL,
-	    argc > 2 ? argv[2] : NULL, req, sizeof(req), err,
+	    argc > 2 ? argv[2] : NULL, 0, req, sizeof(req), err,
 	    sizeof(err)) == -1)
 		usage_error(err, NULL);
 	if (path == NULL || *path == '\0')

@@ -1,13 +1,16 @@
 /*
- * The control socket: clusterctl's requests, one JSON line each, each
- * answered with one JSON line, after which clusterd closes the
- * connection.  The protocol is documented in clusterctl(1).
+ * The control socket: the transport of clusterctl's requests.  One JSON
+ * request line per connection; the answer is one JSON line, or, for an
+ * operation the client waits for, progress lines and then that one
+ * (ctlcmd.c decides what each command does and says).  The protocol is
+ * documented in clusterctl(1).
  *
  * Every connection is bounded: a request line of at most CTL_REQ_MAX
- * bytes, CTL_TIMEOUT seconds to send it (and to read the reply), at most
- * CTL_MAXCONN at a time.  Only root and clusterd's own uid are served
- * (SO_PEERCRED), on top of the socket file's mode 0600.  The master never
- * blocks on a client: replies are written as the client reads them.
+ * bytes, CTL_TIMEOUT seconds to send it (and to read the answer), at most
+ * CTL_MAXCONN at a time, CTL_OUT_MAX bytes of progress waiting to be
+ * read.  Only root and clusterd's own uid are served (SO_PEERCRED), on
+ * top of the socket file's mode 0600.  The master never blocks on a
+ * client: answers are written as the client reads them.
  */
 
 #include <sys/socket.h>
@@ -22,40 +25,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "daemon.h"
+#include "ctlcmd.h"
 #include "log.h"
 
 #define CTL_BACKLOG	16
 #define CTL_MAXCONN	64
 #define CTL_TIMEOUT	5.0	/* seconds to send a request, read a reply */
 #define CTL_PAUSE	1.0	/* accept() paused after EMFILE, ENFILE */
+#define CTL_OUT_MAX	(256 * 1024)	/* unread progress, then no more */
 
 enum conn_state {
 	CONN_READING,		/* waiting for the request line */
-	CONN_WAITING,		/* a reload is under way: its reply later */
-	CONN_WRITING		/* the reply is on its way; closed when sent */
+	CONN_WAITING,		/* the operation is under way */
+	CONN_CLOSING		/* the answer is on its way; closed once sent */
 };
 
 struct ctl_conn {
 	struct ctl_conn		*c_next;
 	int			 c_fd;
 	enum conn_state		 c_state;
+	int			 c_half;	/* the client shut its end */
 	long			 c_uid;
 	long			 c_pid;
 	ev_io			 c_io;
 	ev_timer		 c_timer;
 	char			 c_req[CTL_REQ_MAX + 1];
 	size_t			 c_reqlen;
-	char			*c_out;		/* the reply */
-	size_t			 c_outlen;
-	size_t			 c_outoff;	/* written so far */
-	size_t			 c_outcap;
-	int			 c_oom;		/* the reply did not fit */
+	struct strbuf		 c_out;		/* what is not written yet */
+	struct ctl_wait		 c_wait;
 };
-
-typedef void	(*ctl_handler)(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
 
 static int	ctl_reconfigure(const char *);
 static int	ctl_listen(const char *);
@@ -68,69 +66,30 @@ static void	ctl_pause_accept(void);
 static void	ctl_resume(struct ev_loop *, ev_timer *, int);
 static int	ctl_evict(void);
 static void	ctl_refuse(int);
+static void	ctl_after_wakeup(struct ev_loop *, ev_prepare *, int);
 static void	conn_new(int);
+static int	conn_allowed(struct ctl_conn *);
 static void	conn_free(struct ctl_conn *);
 static void	conn_io(struct ev_loop *, ev_io *, int);
 static void	conn_timeout(struct ev_loop *, ev_timer *, int);
 static void	conn_read(struct ctl_conn *);
-static void	conn_hangup(struct ctl_conn *);
-static void	conn_write(struct ctl_conn *);
+static int	conn_gone(struct ctl_conn *);
 static void	conn_request(struct ctl_conn *);
-static void	reply_printf(struct ctl_conn *, const char *, ...)
+static void	conn_flush(struct ctl_conn *);
+static void	conn_watch(struct ctl_conn *);
+static void	conn_answer(struct ctl_conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static void	reply_quote(struct ctl_conn *, const char *);
-static void	reply_send(struct ctl_conn *);
-static void	reply_ok(struct ctl_conn *);
-static void	reply_error(struct ctl_conn *, const char *);
-static void	reply_errorf(struct ctl_conn *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	status_program(struct ctl_conn *, const struct program *);
-static void	status_slot(struct ctl_conn *, const struct slot *);
-static void	reload_done(void *, int, const char *);
-static int	refuse_in_shutdown(struct ctl_conn *);
-static void	cmd_status(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_reload(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_restart(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_scale(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_stop(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_start(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_signal(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-static void	cmd_shutdown(struct ctl_conn *, struct program *,
-		    const struct ctl_request *);
-
-static const ctl_handler handlers[CTL_NCMDS] = {
-	[CTL_STATUS] = cmd_status,
-	[CTL_RELOAD] = cmd_reload,
-	[CTL_RESTART] = cmd_restart,
-	[CTL_SCALE] = cmd_scale,
-	[CTL_STOP] = cmd_stop,
-	[CTL_START] = cmd_start,
-	[CTL_SIGNAL] = cmd_signal,
-	[CTL_SHUTDOWN] = cmd_shutdown,
-};
-
-static const char *program_states[] = {
-	[PROGRAM_RUNNING] = "running",
-	[PROGRAM_ROLLING] = "rolling",
-	[PROGRAM_STOPPED] = "stopped",
-	[PROGRAM_REMOVED] = "stopped",
-};
 
 static int		 ctl_fd = -1;
 static char		*ctl_path;	/* NULL: no control socket */
 static ev_io		 ctl_accept_io;
 static ev_timer		 ctl_pause;
+static ev_prepare	 ctl_prepare;
 static int		 ctl_pause_logged;
 static int		 ctl_full_logged;
 static struct ctl_conn	*conns;
 static int		 nconns;
+static int		 nwaiting;
 
 /*
  * Start-up: listen on path (NULL: no control socket).  -1, logged, if
@@ -199,6 +158,7 @@ ctl_close(void)
 	while (conns != NULL)
 		conn_free(conns);
 	ctl_stop();
+	ev_prepare_stop(EV_DEFAULT, &ctl_prepare);
 }
 
 /* A listening socket at path, mode 0600; -1 and logged on failure. */
@@ -320,6 +280,10 @@ ctl_start(int fd, const char *path)
 		return;
 	}
 	ctl_fd = fd;
+	if (!ev_is_active(&ctl_prepare)) {
+		ev_prepare_init(&ctl_prepare, ctl_after_wakeup);
+		ev_prepare_start(EV_DEFAULT, &ctl_prepare);
+	}
 	ev_io_init(&ctl_accept_io, ctl_accept, fd, EV_READ);
 	ev_timer_init(&ctl_pause, ctl_resume, CTL_PAUSE, 0);
 	ev_io_start(EV_DEFAULT, &ctl_accept_io);
@@ -431,8 +395,6 @@ static void
 conn_new(int fd)
 {
 	struct ctl_conn	*c;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof(cred);
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("control socket: connection");
@@ -446,24 +408,34 @@ conn_new(int fd)
 	nconns++;
 	ev_io_init(&c->c_io, conn_io, fd, EV_READ);
 	c->c_io.data = c;
-	ev_timer_init(&c->c_timer, conn_timeout, CTL_TIMEOUT, 0);
+	ev_timer_init(&c->c_timer, conn_timeout, CTL_TIMEOUT, CTL_TIMEOUT);
 	c->c_timer.data = c;
 	ev_timer_start(EV_DEFAULT, &c->c_timer);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+	if (conn_allowed(c))
+		ev_io_start(EV_DEFAULT, &c->c_io);
+}
+
+/* Root and clusterd's own user only; anyone else gets an error line. */
+static int
+conn_allowed(struct ctl_conn *c)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(c->c_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control socket: SO_PEERCRED");
 		conn_free(c);
-		return;
+		return 0;
 	}
 	c->c_uid = (long)cred.uid;
 	c->c_pid = (long)cred.pid;
-	if (cred.uid != 0 && cred.uid != geteuid()) {
-		log_warnx("control socket: refused pid %ld: uid %ld is "
-		    "neither root nor clusterd's", c->c_pid, c->c_uid);
-		reply_errorf(c, "permission denied: uid %ld is neither root "
-		    "nor clusterd's", c->c_uid);
-		return;
-	}
-	ev_io_start(EV_DEFAULT, &c->c_io);
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 1;
+	log_warnx("control socket: refused pid %ld: uid %ld is neither root "
+	    "nor clusterd's", c->c_pid, c->c_uid);
+	conn_answer(c, "permission denied: uid %ld is neither root nor "
+	    "clusterd's", c->c_uid);
+	return 0;
 }
 
 static void
@@ -471,8 +443,10 @@ conn_free(struct ctl_conn *c)
 {
 	struct ctl_conn	**pp;
 
-	if (c->c_state == CONN_WAITING)
-		master_reload_cancel(c);
+	if (c->c_state == CONN_WAITING) {
+		ctlcmd_cancel(&c->c_wait);
+		nwaiting--;
+	}
 	ev_io_stop(EV_DEFAULT, &c->c_io);
 	ev_timer_stop(EV_DEFAULT, &c->c_timer);
 	close(c->c_fd);
@@ -482,7 +456,7 @@ conn_free(struct ctl_conn *c)
 			break;
 		}
 	nconns--;
-	free(c->c_out);
+	strbuf_free(&c->c_out);
 	free(c);
 }
 
@@ -492,18 +466,14 @@ conn_io(struct ev_loop *loop, ev_io *w, int revents)
 	struct ctl_conn	*c = w->data;
 
 	(void)loop;
-	(void)revents;
-	switch (c->c_state) {
-	case CONN_READING:
+	if (c->c_state == CONN_READING) {
 		conn_read(c);
-		break;
-	case CONN_WAITING:
-		conn_hangup(c);
-		break;
-	case CONN_WRITING:
-		conn_write(c);
-		break;
+		return;
 	}
+	if ((revents & EV_READ) && conn_gone(c))
+		return;
+	if (revents & EV_WRITE)
+		conn_flush(c);
 }
 
 static void
@@ -515,7 +485,7 @@ conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	log_debug("control socket: pid %ld %s within %.0fs: closed",
 	    c->c_pid, c->c_state == CONN_READING ? "sent no request" :
-	    "did not read its reply", CTL_TIMEOUT);
+	    "did not read its answer", CTL_TIMEOUT);
 	conn_free(c);
 }
 
@@ -545,20 +515,21 @@ conn_read(struct ctl_conn *c)
 		c->c_reqlen = (size_t)(nl - c->c_req);	/* without it */
 	else if (n > 0) {
 		if (c->c_reqlen == CTL_REQ_MAX)
-			reply_errorf(c, "request too long: the limit is %d "
+			conn_answer(c, "request too long: the limit is %d "
 			    "bytes", CTL_REQ_MAX);
 		return;
 	}
+	c->c_half = n == 0;
 	c->c_req[c->c_reqlen] = '\0';
 	conn_request(c);
 }
 
 /*
- * While a reload runs the client only waits.  If it is gone (POLLHUP:
- * closed, not merely half-closed) nobody wants the outcome any more.
+ * While it waits, a client only reads.  If it is gone (POLLHUP: closed,
+ * not merely half-closed) nobody wants the outcome any more: 1, freed.
  */
-static void
-conn_hangup(struct ctl_conn *c)
+static int
+conn_gone(struct ctl_conn *c)
 {
 	struct pollfd	pfd = { .fd = c->c_fd, .events = 0 };
 	char		buf[256];
@@ -566,66 +537,30 @@ conn_hangup(struct ctl_conn *c)
 
 	n = recv(c->c_fd, buf, sizeof(buf), 0);
 	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
-		return;
+		return 0;
 	if (n == 0 && !(poll(&pfd, 1, 0) == 1 &&
 	    (pfd.revents & POLLHUP))) {
-		ev_io_stop(EV_DEFAULT, &c->c_io);	/* half-closed */
-		return;
+		c->c_half = 1;
+		conn_watch(c);
+		return 0;
 	}
-	log_debug("control socket: pid %ld left before the reload was done",
+	log_debug("control socket: pid %ld left before its answer",
 	    c->c_pid);
 	conn_free(c);
+	return 1;
 }
 
-/* Write what the client takes; closed once the reply is out. */
-static void
-conn_write(struct ctl_conn *c)
-{
-	ssize_t	n;
-
-	while (c->c_outoff < c->c_outlen) {
-		n = send(c->c_fd, c->c_out + c->c_outoff,
-		    c->c_outlen - c->c_outoff, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n == -1) {
-			log_debug("control socket: pid %ld: send: %s",
-			    c->c_pid, strerror(errno));
-			break;
-		}
-		c->c_outoff += (size_t)n;
-		ev_timer_again(EV_DEFAULT, &c->c_timer);
-	}
-	conn_free(c);
-}
-
-/*
- * One request: {"cmd":NAME, ...}.  The handler answers, now or (reload)
- * later, and may free c: nothing touches it after the call.
- */
+/* One request: run it; answer now, or wait for what it started. */
 static void
 conn_request(struct ctl_conn *c)
 {
-	struct ctl_request	 cr;
-	struct program		*p = NULL;
-	char			 err[ERRBUF_LEN];
+	struct ctl_request	cr;
+	char			err[ERRBUF_LEN];
 
-	ev_io_stop(EV_DEFAULT, &c->c_io);
-	ev_timer_stop(EV_DEFAULT, &c->c_timer);
 	if (ctlproto_parse(c->c_req, c->c_reqlen, &cr, err,
 	    sizeof(err)) == -1) {
 		log_debug("control socket: pid %ld: %s", c->c_pid, err);
-		reply_error(c, err);
-		return;
-	}
-	if (cr.cr_def->cd_arg != ARG_NONE &&
-	    (p = master_find_program(cr.cr_program)) == NULL) {
-		snprintf(err, sizeof(err), "no program \"%s\"",
-		    cr.cr_program);
-		log_debug("control socket: pid %ld: %s", c->c_pid, err);
-		reply_error(c, err);
+		conn_answer(c, "%s", err);
 		return;
 	}
 	if (cr.cr_def->cd_quiet)
@@ -633,105 +568,20 @@ conn_request(struct ctl_conn *c)
 		    cr.cr_def->cd_name, c->c_pid, c->c_uid);
 	else
 		log_info("control socket: %s%s%s (pid %ld, uid %ld)",
-		    cr.cr_def->cd_name, p != NULL ? " " : "",
-		    p != NULL ? p->p_name : "", c->c_pid, c->c_uid);
-	handlers[cr.cr_def->cd_cmd](c, p, &cr);
+		    cr.cr_def->cd_name, cr.cr_program[0] != '\0' ? " " : "",
+		    cr.cr_program, c->c_pid, c->c_uid);
+	if (ctlcmd_run(&cr, &c->c_out, &c->c_wait)) {
+		c->c_state = CONN_WAITING;
+		nwaiting++;
+		ev_timer_stop(EV_DEFAULT, &c->c_timer);
+	} else
+		c->c_state = CONN_CLOSING;
+	conn_flush(c);
 }
 
-/* Append to the reply; a reply that cannot grow becomes an error. */
+/* An error answer, and close. */
 static void
-reply_printf(struct ctl_conn *c, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n == -1) {
-		c->c_oom = 1;
-		return;
-	}
-	if (c->c_outlen + (size_t)n + 2 > c->c_outcap) {
-		size_t	 cap = (c->c_outlen + (size_t)n + 2) * 2;
-		char	*out = realloc(c->c_out, cap);
-
-		if (out == NULL) {
-			c->c_oom = 1;
-			free(s);
-			return;
-		}
-		c->c_out = out;
-		c->c_outcap = cap;
-	}
-	memcpy(c->c_out + c->c_outlen, s, (size_t)n + 1);
-	c->c_outlen += (size_t)n;
-	free(s);
-}
-
-/* Append s as a JSON string. */
-static void
-reply_quote(struct ctl_conn *c, const char *s)
-{
-	size_t	 len = json_quote(s, NULL, 0);
-	char	*q;
-
-	if ((q = malloc(len + 1)) == NULL) {
-		c->c_oom = 1;
-		return;
-	}
-	json_quote(s, q, len + 1);
-	reply_printf(c, "%s", q);
-	free(q);
-}
-
-/* The reply is complete: send it, and close once it is out. */
-static void
-reply_send(struct ctl_conn *c)
-{
-	static const char	oom[] = "{\"ok\":false,\"error\":\"out of "
-				    "memory\"}";
-
-	if (c->c_oom) {
-		c->c_outlen = 0;
-		c->c_oom = 0;
-		reply_printf(c, "%s", oom);
-		if (c->c_oom) {
-			conn_free(c);
-			return;
-		}
-	}
-	reply_printf(c, "\n");
-	c->c_state = CONN_WRITING;
-	ev_io_stop(EV_DEFAULT, &c->c_io);
-	ev_io_set(&c->c_io, c->c_fd, EV_WRITE);
-	ev_io_start(EV_DEFAULT, &c->c_io);
-	ev_timer_stop(EV_DEFAULT, &c->c_timer);
-	ev_timer_set(&c->c_timer, CTL_TIMEOUT, CTL_TIMEOUT);
-	ev_timer_start(EV_DEFAULT, &c->c_timer);
-	conn_write(c);
-}
-
-static void
-reply_ok(struct ctl_conn *c)
-{
-	reply_printf(c, "{\"ok\":true}");
-	reply_send(c);
-}
-
-static void
-reply_error(struct ctl_conn *c, const char *msg)
-{
-	c->c_outlen = 0;
-	reply_printf(c, "{\"ok\":false,\"error\":");
-	reply_quote(c, msg);
-	reply_printf(c, "}");
-	reply_send(c);
-}
-
-static void
-reply_errorf(struct ctl_conn *c, const char *fmt, ...)
+conn_answer(struct ctl_conn *c, const char *fmt, ...)
 {
 	va_list	ap;
 	char	msg[1024];
@@ -739,189 +589,100 @@ reply_errorf(struct ctl_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_error(c, msg);
+	strbuf_reset(&c->c_out);
+	strbuf_printf(&c->c_out, "{\"ok\":false,\"error\":");
+	strbuf_quote(&c->c_out, msg);
+	strbuf_printf(&c->c_out, "}\n");
+	c->c_state = CONN_CLOSING;
+	conn_flush(c);
 }
 
 /*
- * {"ok":true,"programs":[{"name":..,"state":..,"workers":[{"slot":0,
- * "pid":..,"state":..,"uptime":..,"restarts":..,"rss":..,"status":..}]}]}
+ * Write what the client takes.  A closing connection is freed once its
+ * answer is out; an answer that did not fit in memory becomes an error.
  */
 static void
-cmd_status(struct ctl_conn *c, struct program *unused,
-    const struct ctl_request *req)
+conn_flush(struct ctl_conn *c)
 {
-	struct program	*p;
-	int		 first = 1;
+	static const char	oom[] = "{\"ok\":false,\"error\":\"out of "
+				    "memory\"}\n";
+	ssize_t			n;
 
-	(void)unused;
-	(void)req;
-	reply_printf(c, "{\"ok\":true,\"programs\":[");
-	for (p = master_programs(); p != NULL; p = p->p_next) {
-		if (p->p_state == PROGRAM_REMOVED)
+	if (c->c_out.sb_oom) {
+		strbuf_free(&c->c_out);
+		(void)send(c->c_fd, oom, sizeof(oom) - 1, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		conn_free(c);
+		return;
+	}
+	while (c->c_out.sb_len > 0) {
+		n = send(c->c_fd, c->c_out.sb_data, c->c_out.sb_len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
 			continue;
-		if (!first)
-			reply_printf(c, ",");
-		first = 0;
-		status_program(c, p);
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1) {
+			log_debug("control socket: pid %ld: send: %s",
+			    c->c_pid, strerror(errno));
+			conn_free(c);
+			return;
+		}
+		strbuf_consume(&c->c_out, (size_t)n);
+		if (c->c_state == CONN_CLOSING)
+			ev_timer_again(EV_DEFAULT, &c->c_timer);
 	}
-	reply_printf(c, "]}");
-	reply_send(c);
-}
-
-static void
-status_program(struct ctl_conn *c, const struct program *p)
-{
-	int	i;
-
-	reply_printf(c, "{\"name\":");
-	reply_quote(c, p->p_name);
-	reply_printf(c, ",\"state\":\"%s\",\"workers\":[",
-	    program_states[p->p_state]);
-	for (i = 0; i < p->p_nslots; i++) {
-		if (i > 0)
-			reply_printf(c, ",");
-		status_slot(c, p->p_slots[i]);
-	}
-	reply_printf(c, "]}");
-}
-
-/* A slot shows its current worker, else the one on its way, else none. */
-static void
-status_slot(struct ctl_conn *c, const struct slot *sl)
-{
-	const struct worker	*w = slot_shown(sl);
-	unsigned		 restarts = sl->sl_crashes + sl->sl_replaced;
-	long long		 rss;
-
-	reply_printf(c, "{\"slot\":%d,", sl->sl_index);
-	if (w == NULL) {
-		reply_printf(c, "\"pid\":0,\"state\":\"%s\",\"uptime\":0,"
-		    "\"restarts\":%u,\"rss\":0,\"status\":\"\"}",
-		    slot_state_name(sl), restarts);
+	if (c->c_state == CONN_CLOSING && c->c_out.sb_len == 0) {
+		conn_free(c);
 		return;
 	}
-	rss = proc_rss(w->w_pid);
-	reply_printf(c, "\"pid\":%ld,\"state\":\"%s\",\"uptime\":%.1f,"
-	    "\"restarts\":%u,\"rss\":%lld,\"status\":", (long)w->w_pid,
-	    slot_state_name(sl), clock_now() - w->w_started, restarts,
-	    rss < 0 ? 0 : rss);
-	reply_quote(c, w->w_text);
-	reply_printf(c, "}");
+	conn_watch(c);
 }
 
-/* As SIGHUP; the reply waits for the outcome. */
+/* Watch for what the connection needs: room to write, or a hang-up. */
 static void
-cmd_reload(struct ctl_conn *c, struct program *unused,
-    const struct ctl_request *req)
+conn_watch(struct ctl_conn *c)
 {
-	(void)unused;
-	(void)req;
-	if (master_shutting_down()) {
-		reply_error(c, "clusterd is shutting down");
-		return;
+	int	events = 0;
+
+	if (c->c_out.sb_len > 0)
+		events |= EV_WRITE;
+	if (c->c_state == CONN_WAITING && !c->c_half)
+		events |= EV_READ;
+	if (c->c_state == CONN_CLOSING && !ev_is_active(&c->c_timer))
+		ev_timer_again(EV_DEFAULT, &c->c_timer);
+	ev_io_stop(EV_DEFAULT, &c->c_io);
+	if (events != 0) {
+		ev_io_set(&c->c_io, c->c_fd, events);
+		ev_io_start(EV_DEFAULT, &c->c_io);
 	}
-	c->c_state = CONN_WAITING;
-	ev_io_start(EV_DEFAULT, &c->c_io);	/* to see a hang-up */
-	master_reload_wait(reload_done, c);
-	master_reload();	/* may have answered, and freed c */
 }
 
+/*
+ * After each wakeup: the clients that wait get their progress, and
+ * their answer once the operation is over.  A client that does not read
+ * its progress gets no more of it, only the answer.
+ */
 static void
-reload_done(void *arg, int ok, const char *errors)
+ctl_after_wakeup(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	struct ctl_conn	*c = arg;
-	char		*msg;
-	size_t		 len;
+	struct ctl_conn	*c, *next;
 
-	c->c_state = CONN_WRITING;	/* no longer a reload waiter */
-	if (ok) {
-		reply_ok(c);
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (nwaiting == 0)
 		return;
-	}
-	if (errors == NULL || (msg = strdup(errors)) == NULL) {
-		reply_error(c, errors ? "out of memory" : "reload failed");
-		return;
-	}
-	for (len = strlen(msg); len > 0 && msg[len - 1] == '\n'; len--)
-		msg[len - 1] = '\0';
-	reply_error(c, msg);
-	free(msg);
-}
-
-static void
-cmd_restart(struct ctl_conn *c, struct program *p,
-    const struct ctl_request *req)
-{
-	(void)req;
-	if (refuse_in_shutdown(c))
-		return;
-	if (program_roll(p, NULL) == -1) {
-		reply_errorf(c, "%s is already restarting",
-		    p->p_name);
-		return;
-	}
-	reply_ok(c);
-}
-
-static void
-cmd_scale(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
-{
-	if (refuse_in_shutdown(c))
-		return;
-	if (program_scale(p, req->cr_workers) == -1) {
-		reply_errorf(c, "cannot scale %s to %d workers",
-		    p->p_name, req->cr_workers);
-		return;
-	}
-	reply_ok(c);
-}
-
-static void
-cmd_stop(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
-{
-	(void)req;
-	program_stop(p);
-	reply_ok(c);
-}
-
-static void
-cmd_start(struct ctl_conn *c, struct program *p, const struct ctl_request *req)
-{
-	(void)req;
-	if (refuse_in_shutdown(c))
-		return;
-	program_start(p);
-	reply_ok(c);
-}
-
-static void
-cmd_signal(struct ctl_conn *c, struct program *p,
-    const struct ctl_request *req)
-{
-	program_signal(p, req->cr_signal);
-	reply_ok(c);
-}
-
-/* Nothing starts once clusterd is shutting down. */
-static int
-refuse_in_shutdown(struct ctl_conn *c)
-{
-	if (!master_shutting_down())
-		return 0;
-	reply_error(c, "clusterd is shutting down");
-	return 1;
-}
-
-/* As SIGTERM.  The tiny reply is out before the workers are stopped. */
-static void
-cmd_shutdown(struct ctl_conn *c, struct program *unused,
-    const struct ctl_request *req)
-{
-	(void)unused;
-	(void)req;
-	reply_ok(c);
-	if (!master_shutting_down()) {
-		log_notice("control socket: stopping gracefully");
-		master_shutdown(1);
+	for (c = conns; c != NULL; c = next) {
+		next = c->c_next;
+		if (c->c_state != CONN_WAITING)
+			continue;
+		if (c->c_out.sb_len > CTL_OUT_MAX)
+			c->c_wait.cw_progress = 0;
+		if (ctlcmd_poll(&c->c_wait, &c->c_out)) {
+			c->c_state = CONN_CLOSING;
+			nwaiting--;
+		}
+		conn_flush(c);
 	}
 }

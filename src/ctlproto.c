@@ -12,6 +12,7 @@
 
 const struct ctl_cmd_def ctl_cmds[CTL_NCMDS] = {
 	{ "status",	CTL_STATUS,	ARG_NONE,	1 },
+	{ "check",	CTL_CHECK,	ARG_NONE,	1 },
 	{ "reload",	CTL_RELOAD,	ARG_NONE,	0 },
 	{ "restart",	CTL_RESTART,	ARG_PROGRAM,	0 },
 	{ "scale",	CTL_SCALE,	ARG_WORKERS,	0 },
@@ -20,6 +21,10 @@ const struct ctl_cmd_def ctl_cmds[CTL_NCMDS] = {
 	{ "signal",	CTL_SIGNAL,	ARG_SIGNAL,	0 },
 	{ "shutdown",	CTL_SHUTDOWN,	ARG_NONE,	0 },
 };
+
+static int	flag(const struct json_val *, const char *, int *, char *,
+		    size_t);
+static int	finish(char *, size_t, int);
 
 const struct ctl_cmd_def *
 ctlproto_find(const char *name)
@@ -30,6 +35,24 @@ ctlproto_find(const char *name)
 		if (strcmp(ctl_cmds[i].cd_name, name) == 0)
 			return &ctl_cmds[i];
 	return NULL;
+}
+
+/* An optional boolean member: absent is false. */
+static int
+flag(const struct json_val *req, const char *name, int *on, char *err,
+    size_t errlen)
+{
+	struct json_val	v;
+
+	*on = 0;
+	if (json_get(req, name, &v) == -1)
+		return 0;
+	if (json_bool(&v, on) == -1) {
+		snprintf(err, errlen, "malformed request: \"%s\" must be "
+		    "true or false", name);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -59,6 +82,9 @@ ctlproto_parse(const char *line, size_t len, struct ctl_request *cr,
 		snprintf(err, errlen, "unknown command \"%s\"", cmd);
 		return -1;
 	}
+	if (flag(&req, "wait", &cr->cr_wait, err, errlen) == -1 ||
+	    flag(&req, "progress", &cr->cr_progress, err, errlen) == -1)
+		return -1;
 	if (cr->cr_def->cd_arg == ARG_NONE)
 		return 0;
 	if (json_get(&req, "program", &v) == -1 ||
@@ -101,15 +127,16 @@ ctlproto_parse(const char *line, size_t len, struct ctl_request *cr,
  */
 int
 ctlproto_build(const struct ctl_cmd_def *cd, const char *program,
-    const char *arg, char *req, size_t len, char *err, size_t errlen)
+    const char *arg, int flags, char *req, size_t len, char *err,
+    size_t errlen)
 {
 	char		prog[4 * NAME_MAXLEN], name[64], why[ERRBUF_LEN];
 	long long	n = 0;
 	int		sig = 0;
 
 	if (cd->cd_arg == ARG_NONE) {
-		snprintf(req, len, "{\"cmd\":\"%s\"}\n", cd->cd_name);
-		return 0;
+		snprintf(req, len, "{\"cmd\":\"%s\"", cd->cd_name);
+		return finish(req, len, flags);
 	}
 	if (program == NULL || !valid_name(program)) {
 		snprintf(err, errlen, "invalid program name \"%s\"",
@@ -129,13 +156,25 @@ ctlproto_build(const struct ctl_cmd_def *cd, const char *program,
 	json_quote(program, prog, sizeof(prog));
 	if (cd->cd_arg == ARG_WORKERS)
 		snprintf(req, len, "{\"cmd\":\"%s\",\"program\":%s,"
-		    "\"workers\":%lld}\n", cd->cd_name, prog, n);
+		    "\"workers\":%lld", cd->cd_name, prog, n);
 	else if (cd->cd_arg == ARG_SIGNAL) {
 		json_quote(signal_name(sig), name, sizeof(name));
 		snprintf(req, len, "{\"cmd\":\"%s\",\"program\":%s,"
-		    "\"signal\":%s}\n", cd->cd_name, prog, name);
+		    "\"signal\":%s", cd->cd_name, prog, name);
 	} else
-		snprintf(req, len, "{\"cmd\":\"%s\",\"program\":%s}\n",
+		snprintf(req, len, "{\"cmd\":\"%s\",\"program\":%s",
 		    cd->cd_name, prog);
+	return finish(req, len, flags);
+}
+
+/* The flags as members, and the end of the object and line. */
+static int
+finish(char *req, size_t len, int flags)
+{
+	size_t	n = strlen(req);
+
+	snprintf(req + n, len - n, "%s%s}\n",
+	    flags & CTL_WAIT ? ",\"wait\":true" : "",
+	    flags & CTL_PROGRESS ? ",\"progress\":true" : "");
 	return 0;
 }

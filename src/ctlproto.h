@@ -16,6 +16,7 @@
 
 enum ctl_cmd {
 	CTL_STATUS,
+	CTL_CHECK,
 	CTL_RELOAD,
 	CTL_RESTART,
 	CTL_SCALE,
@@ -47,6 +48,8 @@ struct ctl_request {
 	char		 cr_program[NAME_MAXLEN];
 	int		 cr_workers;
 	int		 cr_signal;
+	int		 cr_wait;	/* answer once it is done */
+	int		 cr_progress;	/* and say how it goes */
 };
 
 extern const struct ctl_cmd_def	ctl_cmds[CTL_NCMDS];
@@ -55,6 +58,10 @@ const struct ctl_cmd_def *ctlproto_find(const char *);
 int		 ctlproto_parse(const char *, size_t, struct ctl_request *,
 		    char *, size_t);
 int		 ctlproto_build(const struct ctl_cmd_def *, const char *,
-		    const char *, char *, size_t, char *, size_t);
+		    const char *, int, char *, size_t, char *, size_t);
+
+/* ctlproto_build's flags */
+#define CTL_WAIT	0x01
+#define CTL_PROGRESS	0x02
 
 #endif /* CTLPROTO_H */

@@ -497,6 +497,7 @@ int		 cpu_available(void);
 
 /* proc.c: what /proc says about processes. */
 long long	 proc_rss(pid_t);
+double		 proc_cpu(pid_t);
 int		 proc_children(pid_t *, int);
 
 /* sock.c */
@@ -559,6 +560,8 @@ enum slot_roll	 slot_roll_status(const struct slot *, unsigned);
 const struct worker *slot_shown(const struct slot *);
 const char	*slot_state_name(const struct slot *);
 unsigned	 slot_changes(void);
+const char	*slot_event(unsigned *, const char **);
+unsigned	 slot_event_next(void);
 
 /* program.c */
 struct program	*program_create(struct prog_conf *, struct listener **);
@@ -569,14 +572,31 @@ void		 program_stop(struct program *);
 void		 program_kill(struct program *);
 void		 program_remove(struct program *);
 int		 program_roll(struct program *, struct roll_result *);
+void		 program_forget_result(struct program *, struct roll_result *);
 int		 program_scale(struct program *, int);
 void		 program_signal(struct program *, int);
 void		 program_advance(struct program *);
 void		 program_check_memory(struct program *);
 int		 program_has_workers(const struct program *);
 int		 program_settled(const struct program *);
-void		 program_status(const struct program *, char *, size_t);
+void		 program_summary(const struct program *, char *, size_t);
+int		 program_ready_count(const struct program *);
 void		 program_free(struct program *);
+
+/* strbuf.c: a growing string. */
+struct strbuf {
+	char	*sb_data;
+	size_t	 sb_len;
+	size_t	 sb_cap;
+	int	 sb_oom;	/* an allocation failed */
+};
+
+void		 strbuf_printf(struct strbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 strbuf_quote(struct strbuf *, const char *);
+void		 strbuf_consume(struct strbuf *, size_t);
+void		 strbuf_reset(struct strbuf *);
+void		 strbuf_free(struct strbuf *);
 
 /* notify.c: systemd's sd_notify protocol, when NOTIFY_SOCKET is set. */
 void		 notify_init(void);

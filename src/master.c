@@ -891,7 +891,7 @@ create_programs(void)
 	return 0;
 }
 
-/* "web: 4/4 ready, 0 restarting; api: ..." */
+/* "web: 4/4 ready; api: ..." */
 static void
 status_line(char *buf, size_t len)
 {
@@ -905,7 +905,7 @@ status_line(char *buf, size_t len)
 		if (n > 0)
 			n += (size_t)snprintf(buf + n, len - n, "; ");
 		if (n < len)
-			program_status(p, buf + n, len - n);
+			program_summary(p, buf + n, len - n);
 		n += strlen(buf + n);
 	}
 }

@@ -77,3 +77,26 @@ proc_children(pid_t *pids, int max)
 	closedir(d);
 	return n;
 }
+
+/* CPU time a process has used, user and system, in seconds; -1 if gone. */
+double
+proc_cpu(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	FILE			*f;
+	unsigned long long	 ut, st;
+	size_t			 n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after the command: state and 11 fields, then utime and stime */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1,
+	    " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}

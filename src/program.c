@@ -171,6 +171,14 @@ program_roll(struct program *p, struct roll_result *rr)
 	return 0;
 }
 
+/* The requester of the roll under way no longer wants its result. */
+void
+program_forget_result(struct program *p, struct roll_result *rr)
+{
+	if (p->p_roll.r_result == rr)
+		p->p_roll.r_result = NULL;
+}
+
 /*
  * Set the number of slots: new ones start now (unless the program is
  * stopped), removed ones stop.  During a rolling restart, the roll ends
@@ -280,26 +288,71 @@ program_settled(const struct program *p)
 	return 1;
 }
 
-/* "web: 4/4 ready, 0 restarting" and what the program is doing. */
+/* Slots whose current worker is ready. */
+int
+program_ready_count(const struct program *p)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < p->p_nslots; i++)
+		if (p->p_slots[i]->sl_cur != NULL &&
+		    p->p_slots[i]->sl_cur->w_state == ST_READY)
+			n++;
+	return n;
+}
+
+/*
+ * What the program is doing, in one line, for clusterctl status and
+ * systemd's STATUS=: "web: 4/4 ready", "web: rolling restart 2/4",
+ * "web: crash-looping, 5 fast failures, next start in 8s", "web:
+ * stopped"; and when a reload failed, that it runs its previous
+ * configuration.
+ */
 void
-program_status(const struct program *p, char *buf, size_t len)
+program_summary(const struct program *p, char *buf, size_t len)
 {
 	const struct slot	*sl;
-	int			 i, ready = 0, backoff = 0;
+	unsigned		 streak = 0;
+	double			 next = -1, left;
+	int			 i, ready, backoff = 0;
+	size_t			 n;
+	char			 d[32];
 
 	for (i = 0; i < p->p_nslots; i++) {
 		sl = p->p_slots[i];
-		if (sl->sl_cur != NULL && sl->sl_cur->w_state == ST_READY)
-			ready++;
-		if (sl->sl_cur == NULL && sl->sl_idle == ST_BACKOFF)
-			backoff++;
+		if (sl->sl_cur != NULL || sl->sl_idle != ST_BACKOFF)
+			continue;
+		backoff++;
+		streak = sl->sl_streak > streak ? sl->sl_streak : streak;
+		left = timer_left(&sl->sl_timer);
+		next = next < 0 || left < next ? left : next;
 	}
-	snprintf(buf, len, "%s: %d/%d ready, %d restarting%s%s", p->p_name,
-	    ready, p->p_nslots, backoff,
-	    p->p_state == PROGRAM_STOPPED ? ", stopped" :
-	    p->p_state == PROGRAM_ROLLING ? ", rolling" : "",
-	    p->p_failed != NULL ? ", on its previous configuration: the "
-	    "last reload failed" : "");
+	ready = program_ready_count(p);
+	if (p->p_state == PROGRAM_STOPPED)
+		snprintf(buf, len, "%s: stopped", p->p_name);
+	else if (p->p_state == PROGRAM_ROLLING)
+		snprintf(buf, len, "%s: rolling restart %d/%d", p->p_name,
+		    p->p_roll.r_next, p->p_roll.r_target < p->p_nslots ?
+		    p->p_roll.r_target : p->p_nslots);
+	else if (backoff > 0 && streak >= 2) {
+		format_duration(next, d, sizeof(d));
+		if (ready > 0)
+			snprintf(buf, len, "%s: %d/%d ready, crash-looping, %u "
+			    "fast failures, next start in %s", p->p_name, ready,
+			    p->p_nslots, streak, d);
+		else
+			snprintf(buf, len, "%s: crash-looping, %u fast "
+			    "failures, next start in %s", p->p_name, streak, d);
+	} else if (backoff > 0)
+		snprintf(buf, len, "%s: %d/%d ready, %d restarting", p->p_name,
+		    ready, p->p_nslots, backoff);
+	else
+		snprintf(buf, len, "%s: %d/%d ready", p->p_name, ready,
+		    p->p_nslots);
+	n = strlen(buf);
+	if (p->p_failed != NULL && n < len)
+		snprintf(buf + n, len - n, ", on its previous configuration: "
+		    "the last reload failed");
 }
 
 void

@@ -49,6 +49,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,22 @@ static const char *state_names[ST_NSTATES] = {
 
 static unsigned	changes;	/* state changes so far, for the master */
 
+/*
+ * What happened to workers, one line each, for clients that follow an
+ * operation (clusterctl --wait): a ring the upper layers read by
+ * sequence number, after each wakeup.  A reader that falls behind by
+ * more than the ring holds misses lines, and can tell.
+ */
+#define EVENTS_MAX	512
+
+struct life_event {
+	char	le_prog[NAME_MAXLEN];
+	char	le_text[256];
+};
+
+static struct life_event	events[EVENTS_MAX];
+static unsigned			nevents;	/* recorded so far */
+
 static void	dispatch(struct slot *, struct worker *, enum slot_event);
 static void	worker_news(struct worker *, enum worker_event, int,
 		    const char *);
@@ -172,6 +189,8 @@ static void	restart_after_exit(struct slot *, struct worker *,
 static void	failed_replacement(struct slot *, struct worker *,
 		    const char *);
 static int	slot_fds(const struct slot *, int *);
+static void	record(const struct slot *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static int	is_cur(const struct slot *, const struct worker *);
 static int	is_next(const struct slot *, const struct worker *);
 
@@ -297,6 +316,33 @@ slot_state_name(const struct slot *sl)
 	const struct worker	*w = slot_shown(sl);
 
 	return state_names[w != NULL ? w->w_state : sl->sl_idle];
+}
+
+/*
+ * The life events from seq on: the text of the one at seq and its
+ * program's name, or NULL if there is none yet; *seq moves past it, and
+ * past any that the ring no longer holds.
+ */
+const char *
+slot_event(unsigned *seq, const char **prog)
+{
+	struct life_event	*le;
+
+	if (nevents - *seq > EVENTS_MAX)
+		*seq = nevents - EVENTS_MAX;
+	if (*seq == nevents)
+		return NULL;
+	le = &events[*seq % EVENTS_MAX];
+	(*seq)++;
+	*prog = le->le_prog;
+	return le->le_text;
+}
+
+/* The sequence number the next life event will have. */
+unsigned
+slot_event_next(void)
+{
+	return nevents;
 }
 
 /* A counter the master compares after each wakeup: did anything move? */
@@ -561,9 +607,12 @@ a_ready(struct slot *sl, struct worker *w)
 		timer_start(&w->w_timer, pc->pc_watchdog);
 	log_info("%s[%d] (pid %ld) is ready", W_NAME(w), w->w_index,
 	    W_PID(w));
+	record(sl, "pid %ld is ready", W_PID(w));
 	if (is_next(sl, w)) {
 		sl->sl_next = NULL;
 		if ((old = sl->sl_cur) != NULL) {
+			record(sl, "pid %ld replaced by pid %ld", W_PID(old),
+			    W_PID(w));
 			leave(sl, old, ST_STOPPING);
 			begin_stop(sl, old, old->w_conf->pc_stop_signal);
 		}
@@ -622,6 +671,7 @@ a_suicide(struct slot *sl, struct worker *w)
 	leave(sl, w, ST_RETIRED);
 	begin_stop(sl, w, 0);
 	sl->sl_replaced++;
+	record(sl, "pid %ld asked to be replaced", W_PID(w));
 	if (sl->sl_cur != NULL) {
 		log_notice("%s[%d] (pid %ld) asked to be replaced; its "
 		    "replacement is already starting", W_NAME(w), w->w_index,
@@ -659,6 +709,7 @@ a_exited(struct slot *sl, struct worker *w)
 	exit_describe(&en, 0, how, sizeof(how));
 	snprintf(what, sizeof(what), "%s[%d] (pid %ld) %s", W_NAME(w),
 	    w->w_index, W_PID(w), how);
+	record(sl, "pid %ld %s", W_PID(w), how);
 	if (is_next(sl, w)) {
 		detach(sl, w);
 		failed_replacement(sl, w, what);
@@ -685,6 +736,7 @@ a_left(struct slot *sl, struct worker *w)
 	exit_describe(&en, 0, how, sizeof(how));
 	log_info("%s[%d] (pid %ld) %s", W_NAME(w), w->w_index, W_PID(w),
 	    how);
+	record(sl, "pid %ld stopped: %s", W_PID(w), how);
 	unlink_leaving(sl, w);
 	linger_or_free(sl, w, w->w_state == ST_RETIRED);
 }
@@ -754,6 +806,7 @@ spawn(struct slot *sl)
 	req.sr_node_fd = b->b_node != NULL ? b->b_node->l_fd : -1;
 	if ((w = worker_spawn(&req, worker_news, sl)) == NULL)
 		return NULL;
+	record(sl, "pid %ld started", W_PID(w));
 	w->w_state = ST_STARTING;
 	w->w_epoch = sl->sl_prog->p_epoch;
 	timer_init(&w->w_timer, worker_timer_fired, w);
@@ -962,12 +1015,17 @@ failed_replacement(struct slot *sl, struct worker *w, const char *what)
 {
 	const struct prog_conf	*pc = SL_CONF(sl);
 
-	if (w != NULL)
+	if (w != NULL) {
 		log_warnx("%s before it was ready; the worker it was to "
 		    "replace stays", what);
-	else
+		record(sl, "new pid %ld failed before it was ready; pid "
+		    "%ld stays", W_PID(w),
+		    sl->sl_cur != NULL ? W_PID(sl->sl_cur) : 0L);
+	} else {
 		log_warnx("%s[%d]: %s; the current worker stays",
 		    pc->pc_name, sl->sl_index, what);
+		record(sl, "%s", what);
+	}
 	sl->sl_streak++;
 	sl->sl_hold_until = clock_now() + backoff_delay(pc->pc_restart_delay,
 	    pc->pc_restart_delay_max, sl->sl_streak);
@@ -998,6 +1056,24 @@ slot_fds(const struct slot *sl, int *fds)
 		fds[i] = sl->sl_socks[j].ss_fd;
 	}
 	return 0;
+}
+
+static void
+record(const struct slot *sl, const char *fmt, ...)
+{
+	struct life_event	*le = &events[nevents % EVENTS_MAX];
+	va_list			 ap;
+	int			 n;
+
+	snprintf(le->le_prog, sizeof(le->le_prog), "%s", SL_NAME(sl));
+	n = snprintf(le->le_text, sizeof(le->le_text), "%s[%d]: ",
+	    SL_NAME(sl), sl->sl_index);
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(le->le_text))
+		vsnprintf(le->le_text + n, sizeof(le->le_text) - (size_t)n,
+		    fmt, ap);
+	va_end(ap);
+	nevents++;
 }
 
 static int

@@ -35,7 +35,8 @@
 /* One slot, as `clusterctl --json status` shows it. */
 struct slotinfo {
 	long long	pid;
-	long long	restarts;
+	long long	restarts;	/* after a crash */
+	long long	replaced;	/* planned */
 	long long	rss;
 	char		state[16];
 	char		status[256];
@@ -166,6 +167,7 @@ read_slots(const struct json_val *p, struct slotinfo *s, int max)
 	while (n < max && json_next(&workers, &w)) {
 		H_ASSERT(get_int(&w, "pid", &s[n].pid) == 0 &&
 		    get_int(&w, "restarts", &s[n].restarts) == 0 &&
+		    get_int(&w, "replaced", &s[n].replaced) == 0 &&
 		    get_int(&w, "rss", &s[n].rss) == 0 &&
 		    get_str(&w, "state", s[n].state,
 		    sizeof(s[n].state)) == 0 &&
@@ -334,7 +336,9 @@ START_TEST(test_status_json)
 {
 	struct slotinfo	 s[MAXSLOTS];
 	const char	*want = "{\"ok\":true,\"programs\":[{\"name\":"
-			    "\"web\",\"state\":\"running\",\"workers\":"
+			    "\"web\",\"state\":\"running\",\"summary\":"
+			    "\"web: 2/2 ready\",\"slots\":2,\"ready\":2,"
+			    "\"previous_config\":false,\"workers\":"
 			    "[{\"slot\":0,\"pid\":";
 	char		*out, state[16];
 
@@ -470,8 +474,11 @@ START_TEST(test_restart)
 	H_ASSERT(ready0 > 0 && start1 > 0 && start1 >= ready0, "slot 1's "
 	    "new worker started at %lld, slot 0's was ready at %lld", start1,
 	    ready0);
-	H_ASSERT(s[0].restarts == 1 && s[1].restarts == 1, "restarts %lld "
-	    "%lld", s[0].restarts, s[1].restarts);
+	/* planned replacements, not crashes */
+	H_ASSERT(s[0].replaced == 1 && s[1].replaced == 1 &&
+	    s[0].restarts == 0 && s[1].restarts == 0, "replaced %lld %lld, "
+	    "restarts %lld %lld", s[0].replaced, s[1].replaced, s[0].restarts,
+	    s[1].restarts);
 }
 END_TEST
 

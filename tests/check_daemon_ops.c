@@ -11,6 +11,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,11 +237,12 @@ END_TEST
 START_TEST(test_max_memory_failed_replacement)
 {
 	struct h_report	*r;
-	const char	*fail = h_path("fail");
-	char		 buf[64];
+	char		 fail[PATH_MAX], buf[64];
 	long long	 first;
 	int		 attempts, port = h_free_port();
 
+	/* h_path's buffers are a ring: keep this one */
+	snprintf(fail, sizeof(fail), "%s", h_path("fail"));
 	h_write_config(
 	    "[socket:web]\n"
 	    "listen = 127.0.0.1:%d\n"
