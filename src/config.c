@@ -4,7 +4,7 @@
  * inih splits the file into sections and KEY = VALUE pairs, but the
  * handler it calls gets no line number, and Debian's build silently cuts
  * lines at its buffer size.  So inih reads through our own reader: it
- * takes whole lines with getline(), counts them, refuses long ones,
+ * takes whole lines from the text in memory, counts them, refuses long ones,
  * notes section headers (inih reports only keys, and cuts long section
  * names) and tells the handler what kind of line inih is looking at.
  *
@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -35,6 +37,7 @@
 #include "log.h"
 
 #define SECT_MAXKEYS	32	/* keys of the largest section type */
+#define CONFIG_MAXSIZE	(16 << 20)	/* bytes of one file */
 
 #define KEY_REQUIRED	0x01	/* an error if absent */
 #define KEY_REPEAT	0x02	/* may be given more than once */
@@ -115,8 +118,10 @@ struct cfg_error {
 
 struct cfg_parse {
 	const char		*cp_file;	/* as given, for messages */
-	FILE			*cp_fp;
-	char			*cp_raw;	/* getline() buffer */
+	const char		*cp_text;	/* the whole file */
+	size_t			 cp_textlen;
+	size_t			 cp_pos;	/* of the next line */
+	char			*cp_raw;	/* that line, NUL-terminated */
 	size_t			 cp_rawcap;
 	int			 cp_lineno;
 	int			 cp_prevkey;	/* inih's prev_name is set */
@@ -1360,7 +1365,35 @@ line_trim(struct cfg_parse *cp, ssize_t n, size_t *lenp)
 }
 
 /*
- * inih's fgets(): reads one whole line, whatever its length, and hands
+ * The next line of the text, with its line end, copied to cp_raw and
+ * NUL-terminated (a NUL byte inside it stays, for the caller to find).
+ * Returns its length, or -1 at the end of the text.
+ */
+static ssize_t
+next_line(struct cfg_parse *cp)
+{
+	const char	*start = cp->cp_text + cp->cp_pos, *nl;
+	size_t		 left = cp->cp_textlen - cp->cp_pos, n;
+	char		*grown;
+
+	if (left == 0)
+		return -1;
+	nl = memchr(start, '\n', left);
+	n = nl != NULL ? (size_t)(nl - start) + 1 : left;
+	if (n + 1 > cp->cp_rawcap) {
+		if ((grown = realloc(cp->cp_raw, n + 1)) == NULL)
+			return -1;
+		cp->cp_raw = grown;
+		cp->cp_rawcap = n + 1;
+	}
+	memcpy(cp->cp_raw, start, n);
+	cp->cp_raw[n] = '\0';
+	cp->cp_pos += n;
+	return (ssize_t)n;
+}
+
+/*
+ * inih's fgets(): takes one whole line, whatever its length, and hands
  * inih either that line (without its newline) or, when it would not
  * fit in inih's buffer of num bytes, a replacement.  Comment lines may
  * be of any length.  Section headers are taken here.
@@ -1374,10 +1407,9 @@ cfg_reader(char *buf, int num, void *stream)
 	ssize_t			 n;
 	size_t			 len;
 
-	errno = 0;
-	if ((n = getline(&cp->cp_raw, &cp->cp_rawcap, cp->cp_fp)) == -1) {
-		if (ferror(cp->cp_fp))
-			cfg_error(cp, 0, "cannot read: %s", strerror(errno));
+	if ((n = next_line(cp)) == -1) {
+		if (cp->cp_pos < cp->cp_textlen)
+			cfg_error(cp, cp->cp_lineno + 1, "out of memory");
 		pending_flush(cp);
 		return NULL;
 	}
@@ -1544,26 +1576,64 @@ config_check(struct cfg_parse *cp)
  * Loading.
  */
 
-/* cf_path and cf_dir, the real path of the file's directory. */
+/* cf_path and cf_dir (absolute, or NULL: an error is reported). */
 static struct config *
-config_new(struct cfg_parse *cp, const char *path)
+config_new(struct cfg_parse *cp, const char *path, char *dir)
 {
 	struct config	*cfg;
-	char		*copy;
+	int		 saved = errno;
 
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
-		return NULL;
-	cfg->cf_log_level = LOG_LVL_DEFAULT;
-	if ((cfg->cf_path = strdup(path)) == NULL ||
-	    (copy = strdup(path)) == NULL) {
-		config_free(cfg);
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->cf_path = strdup(path)) == NULL) {
+		free(cfg);
+		free(dir);
 		return NULL;
 	}
-	if ((cfg->cf_dir = realpath(dirname(copy), NULL)) == NULL)
+	cfg->cf_log_level = LOG_LVL_DEFAULT;
+	cfg->cf_dir = dir;
+	if (dir == NULL)
 		cfg_error(cp, 0, "cannot resolve its directory: %s",
-		    strerror(errno));
-	free(copy);
+		    strerror(saved));
 	return cfg;
+}
+
+/*
+ * The directory of path, absolute, from the text of path and the working
+ * directory alone: nothing on the file system is looked at.
+ */
+static char *
+dir_of(const char *path)
+{
+	char	*copy, *dir, *cwd = NULL, *abs = NULL;
+
+	if ((copy = strdup(path)) == NULL)
+		return NULL;
+	dir = dirname(copy);
+	if (*dir == '/')
+		abs = strdup(dir);
+	else if ((cwd = getcwd(NULL, 0)) != NULL) {
+		if (strcmp(dir, ".") == 0)
+			abs = strdup(cwd);
+		else if (asprintf(&abs, "%s%s%s", cwd,
+		    strcmp(cwd, "/") == 0 ? "" : "/", dir) == -1)
+			abs = NULL;
+	}
+	free(cwd);
+	free(copy);
+	return abs;
+}
+
+/* The real path of the directory of path, which exists. */
+static char *
+real_dir_of(const char *path)
+{
+	char	*copy, *dir;
+
+	if ((copy = strdup(path)) == NULL)
+		return NULL;
+	dir = realpath(dirname(copy), NULL);
+	free(copy);
+	return dir;
 }
 
 static void
@@ -1578,8 +1648,6 @@ parse_free(struct cfg_parse *cp)
 	}
 	free(cp->cp_pend.p_value);
 	free(cp->cp_raw);
-	if (cp->cp_fp != NULL)
-		fclose(cp->cp_fp);
 }
 
 /* A one-line error text for a file that could not be read at all. */
@@ -1593,13 +1661,13 @@ load_fail(const char *path, const char *what, char **errtext)
 }
 
 /*
- * Reads and checks a whole file.  Returns the configuration, or NULL
- * and in *errtext every error found, one "FILE:LINE: message" per line
- * (or "FILE: message" for the file as a whole), each ending in a
- * newline, in line order; the caller frees it.
+ * Parses and checks the text of one file; dir is the absolute directory
+ * that relative paths are taken from (the caller's, now ours), or NULL
+ * if it could not be found (an error).
  */
-struct config *
-config_load(const char *path, char **errtext)
+static struct config *
+config_parse(const char *path, char *dir, const char *buf, size_t len,
+    char **errtext)
 {
 	struct cfg_parse	 cp;
 	int			 rv;
@@ -1607,14 +1675,12 @@ config_load(const char *path, char **errtext)
 	*errtext = NULL;
 	memset(&cp, 0, sizeof(cp));
 	cp.cp_file = path;
+	cp.cp_text = buf;
+	cp.cp_textlen = len;
 	cp.cp_pend.p_key = -1;
 	cp.cp_ignored.s_type = SECT_IGNORED;
-	if ((cp.cp_fp = fopen(path, "re")) == NULL)
-		return load_fail(path, "cannot open", errtext);
-	if ((cp.cp_cfg = config_new(&cp, path)) == NULL) {
-		parse_free(&cp);
+	if ((cp.cp_cfg = config_new(&cp, path, dir)) == NULL)
 		return load_fail(path, "cannot load", errtext);
-	}
 	if (cp.cp_nerrs == 0) {
 		rv = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
 		if (rv != 0 && cp.cp_nerrs == 0)
@@ -1628,6 +1694,91 @@ config_load(const char *path, char **errtext)
 	if ((*errtext = errors_text(&cp)) == NULL)
 		*errtext = strdup("out of memory\n");
 	return NULL;
+}
+
+/*
+ * Loads a configuration from len bytes at buf, as if they had been read
+ * from the file path: path names the file in messages, and relative paths
+ * in it are taken from path's directory (made absolute from the working
+ * directory, without looking at the file system).  Nothing is read from
+ * the file system but the user and group databases (for user, group and
+ * owner) and, when the text has them, the files that include and
+ * env_file name: a fuzzer that must not touch files keeps inputs with
+ * those two keys out.  Returns what config_load() returns.
+ */
+struct config *
+config_load_buffer(const char *path, const char *buf, size_t len,
+    char **errtext)
+{
+	return config_parse(path, dir_of(path), buf, len, errtext);
+}
+
+/*
+ * Reads all of an open file, at most max bytes; -1 with errno set, EFBIG
+ * when it is larger.
+ */
+static int
+read_all(int fd, size_t max, char **bufp, size_t *lenp)
+{
+	char	*buf = NULL, *grown;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((grown = realloc(buf, cap)) == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = grown;
+		}
+		if ((n = read(fd, buf + len, cap - len)) == 0)
+			break;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || (len += (size_t)n) > max) {
+			if (n != -1)
+				errno = EFBIG;
+			free(buf);
+			return -1;
+		}
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/*
+ * Reads and checks a whole file.  Returns the configuration, or NULL
+ * and in *errtext every error found, one "FILE:LINE: message" per line
+ * (or "FILE: message" for the file as a whole), each ending in a
+ * newline, in line order; the caller frees it.
+ */
+struct config *
+config_load(const char *path, char **errtext)
+{
+	struct config	*cfg;
+	char		*buf;
+	size_t		 len;
+	int		 fd, rv;
+
+	*errtext = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return load_fail(path, "cannot open", errtext);
+	rv = read_all(fd, CONFIG_MAXSIZE, &buf, &len);
+	close(fd);
+	if (rv == -1 && errno == EFBIG) {
+		if (asprintf(errtext, "%s: cannot read: larger than %d MiB\n",
+		    path, CONFIG_MAXSIZE >> 20) == -1)
+			*errtext = NULL;
+		return NULL;
+	}
+	if (rv == -1)
+		return load_fail(path, "cannot read", errtext);
+	cfg = config_parse(path, real_dir_of(path), buf, len, errtext);
+	free(buf);
+	return cfg;
 }
 
 static void

@@ -306,6 +306,8 @@ enum next_step	 policy_after_exit(const struct prog_conf *, int, double,
 
 /* config.c */
 struct config	*config_load(const char *, char **);
+struct config	*config_load_buffer(const char *, const char *, size_t,
+		    char **);
 void		 config_free(struct config *);
 void		 config_hold(struct config *);
 void		 config_release(struct config *);

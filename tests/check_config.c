@@ -522,6 +522,48 @@ START_TEST(test_cannot_open)
 }
 END_TEST
 
+/* From memory: nothing is read, the path only names things. */
+START_TEST(test_buffer)
+{
+	static const char	 text[] = "[program:web]\ncommand = x\n"
+	    "stdout = out.log\nworkers = 3";	/* no newline at the end */
+	struct config		*cfg;
+	char			*errtext, dir[PATH_MAX], want[PATH_MAX + 64];
+
+	ck_assert_ptr_nonnull(realpath(".", dir));
+	cfg = config_load_buffer("none/such.ini", text, sizeof(text) - 1,
+	    &errtext);
+	ck_assert_msg(cfg != NULL, "%s", errtext);
+	ck_assert_str_eq(cfg->cf_path, "none/such.ini");
+	snprintf(want, sizeof(want), "%s/none", dir);
+	ck_assert_str_eq(cfg->cf_dir, want);
+	snprintf(want, sizeof(want), "%s/none/out.log", dir);
+	ck_assert_str_eq(cfg->cf_progs->pc_stdout.o_path, want);
+	ck_assert_int_eq(cfg->cf_progs->pc_workers, 3);
+	config_free(cfg);
+
+	cfg = config_load_buffer("/etc/x.ini", text, sizeof(text) - 1,
+	    &errtext);
+	ck_assert_msg(cfg != NULL, "%s", errtext);
+	ck_assert_str_eq(cfg->cf_dir, "/etc");
+	config_free(cfg);
+
+	/* the length counts, not a NUL: the second line has one */
+	ck_assert_ptr_null(config_load_buffer("b.ini", text, 14, &errtext));
+	ck_assert_str_eq(errtext, "b.ini:1: [program:web] command: required "
+	    "key missing\n");
+	free(errtext);
+	ck_assert_ptr_null(config_load_buffer("b.ini",
+	    "[program:web]\ncommand = a\0b\n", 27, &errtext));
+	ck_assert_str_eq(errtext, "b.ini:2: line contains a NUL byte\n");
+	free(errtext);
+	ck_assert_ptr_null(config_load_buffer("b.ini", "", 0, &errtext));
+	ck_assert_str_eq(errtext, "b.ini: no [program:NAME] section: "
+	    "nothing to run\n");
+	free(errtext);
+}
+END_TEST
+
 START_TEST(test_reload_twice)
 {
 	struct config	*a = load_ok(full_conf);
@@ -781,6 +823,7 @@ config_suite(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_misc_good);
 	tcase_add_test(tc, test_reload_twice);
+	tcase_add_test(tc, test_buffer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
