@@ -304,6 +304,9 @@ double		 backoff_delay(double, double, unsigned);
 enum next_step	 policy_after_exit(const struct prog_conf *, int, double,
 		    unsigned *, double *);
 
+/* strv.c */
+int		 strv_push(char ***, size_t *, char *);
+
 /* config.c */
 struct config	*config_load(const char *, char **);
 struct config	*config_load_buffer(const char *, const char *, size_t,
