@@ -307,6 +307,19 @@ enum next_step	 policy_after_exit(const struct prog_conf *, int, double,
 /* strv.c */
 int		 strv_push(char ***, size_t *, char *);
 
+/* utf8.c */
+size_t		 utf8_invalid(const char *, size_t);
+
+/* envfile.c: systemd's EnvironmentFile= syntax, pure. */
+struct envfile_var {
+	char	*ev_var;	/* NAME=VALUE */
+	int	 ev_line;	/* of NAME */
+};
+
+int		 envfile_parse(const char *, size_t, struct envfile_var **,
+		    size_t *, int *, char *, size_t);
+void		 envfile_free(struct envfile_var *, size_t);
+
 /* config.c */
 struct config	*config_load(const char *, char **);
 struct config	*config_load_buffer(const char *, const char *, size_t,
