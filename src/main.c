@@ -74,8 +74,17 @@ main(int argc, char *argv[])
 
 	config = load_or_exit(path);
 	if (check_only) {
-		printf("%s: ok\n", path);
+		char	*errors = NULL;
+		int	 rv = config_check_runtime(config, &errors);
+
 		config_free(config);
+		if (rv == -1) {
+			fputs(errors != NULL ? errors : "out of memory\n",
+			    stderr);
+			free(errors);
+			return 1;
+		}
+		printf("%s: ok\n", path);
 		return 0;
 	}
 	log_init(config->cf_log_level + verbosity);
