@@ -60,8 +60,8 @@ static void
 check_delays(struct cfg_parse *cp, const struct section *s)
 {
 	const struct prog_conf	*pc = s->s_obj;
-	int			 d = cfgkeys_find(s->s_keys, s->s_nkeys, "restart_delay");
-	int			 m = cfgkeys_find(s->s_keys, s->s_nkeys, "restart_delay_max");
+	int			 d = KEY_IDX(s, "restart_delay");
+	int			 m = KEY_IDX(s, "restart_delay_max");
 	char			 dbuf[32], mbuf[32], msg[ERRBUF_LEN];
 
 	if (s->s_bad[d] || s->s_bad[m] ||
@@ -85,7 +85,7 @@ static void
 check_sockets(struct cfg_parse *cp, const struct section *s)
 {
 	const struct prog_conf	*pc = s->s_obj;
-	int			 k = cfgkeys_find(s->s_keys, s->s_nkeys, "sockets");
+	int			 k = KEY_IDX(s, "sockets");
 	char			 msg[ERRBUF_LEN];
 	size_t			 i;
 
@@ -206,7 +206,7 @@ static void
 check_reuseport(struct cfg_parse *cp, const struct section *s)
 {
 	const struct sock_conf	*sc = s->s_obj;
-	int			 k = cfgkeys_find(s->s_keys, s->s_nkeys, "reuseport");
+	int			 k = KEY_IDX(s, "reuseport");
 
 	if (sc->sc_reuseport && sc->sc_addr.la_kind != ADDR_TCP)
 		cfgread_key_error(cp, s, k, s->s_seen[k], sc->sc_addr.la_kind ==

@@ -157,7 +157,8 @@ pending_flush(struct cfg_parse *cp)
 	if (pv->p_bad)
 		s->s_bad[pv->p_key] = 1;
 	else if (pv->p_value == NULL) {
-		cfgread_key_error(cp, s, pv->p_key, pv->p_line, "out of memory");
+		cfgread_key_error(cp, s, pv->p_key, pv->p_line,
+		    "out of memory");
 		s->s_bad[pv->p_key] = 1;
 	} else if (pv->p_value[0] == '\0') {
 		cfgread_key_error(cp, s, pv->p_key, pv->p_line, "empty value");
@@ -204,8 +205,8 @@ key_begin(struct cfg_parse *cp, const char *name, const char *value,
 	}
 	if (s->s_seen[k] != 0 && !(s->s_keys[k].k_flags & KEY_REPEAT)) {
 		if (!discard)
-			cfgread_error(cp, line, "[%s] %s: given twice; first at "
-			    "line %d", s->s_title, name, s->s_seen[k]);
+			cfgread_error(cp, line, "[%s] %s: given twice; first "
+			    "at line %d", s->s_title, name, s->s_seen[k]);
 		return;
 	}
 	if (s->s_seen[k] == 0)

@@ -710,7 +710,8 @@ rt_command(struct cfg_parse *cp, const struct prog_conf *pc,
     const char *workdir)
 {
 	const char	*prog = pc->pc_argv[0], *path, *p, *colon;
-	char		 err[ERRBUF_LEN], first[ERRBUF_LEN + 2] = "", *dir, *file;
+	char		 err[ERRBUF_LEN], first[ERRBUF_LEN + 2] = "";
+	char		*dir, *file;
 	int		 line = config_key_line(pc, "command");
 
 	if (strchr(prog, '/') != NULL) {
@@ -798,9 +799,9 @@ rt_identity(struct cfg_parse *cp, const struct prog_conf *pc)
 		snprintf(self, sizeof(self), "uid %lu",
 		    (unsigned long)geteuid());
 	if (pc->pc_user != NULL && pc->pc_uid != geteuid())
-		rt_error(cp, pc, "user", config_key_line(pc, "user"), "clusterd "
-		    "runs as %s, not as root, so it cannot run workers as %s",
-		    self, pc->pc_user);
+		rt_error(cp, pc, "user", config_key_line(pc, "user"),
+		    "clusterd runs as %s, not as root, so it cannot run "
+		    "workers as %s", self, pc->pc_user);
 	if (!pc->pc_has_group || pc->pc_gid == getegid())
 		return;
 	if ((gr = getgrgid(pc->pc_gid)) != NULL)
@@ -813,10 +814,10 @@ rt_identity(struct cfg_parse *cp, const struct prog_conf *pc)
 		    "root, so it cannot run workers with group %s", self,
 		    gname);
 	else if (pc->pc_user == NULL || pc->pc_uid == geteuid())
-		rt_error(cp, pc, "user", config_key_line(pc, "user"), "clusterd "
-		    "runs as %s, not as root, so it cannot run workers with "
-		    "%s's primary group %s", self, pc->pc_user != NULL ?
-		    pc->pc_user : "?", gname);
+		rt_error(cp, pc, "user", config_key_line(pc, "user"),
+		    "clusterd runs as %s, not as root, so it cannot run "
+		    "workers with %s's primary group %s", self,
+		    pc->pc_user != NULL ? pc->pc_user : "?", gname);
 }
 
 /*

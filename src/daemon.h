@@ -78,7 +78,7 @@ struct output_conf {
 struct sock_conf {
 	struct sock_conf	*sc_next;
 	char			*sc_name;
-	const char		*sc_file;	/* holding it: one of cf_files */
+	const char		*sc_file;	/* its file: one of cf_files */
 	int			 sc_line;	/* of the [socket:NAME] header */
 	char			*sc_listen;	/* as written, for messages */
 	struct listen_addr	 sc_addr;	/* unix paths made absolute */
@@ -93,7 +93,7 @@ struct sock_conf {
 enum ipc_mode {
 	IPC_JSON,		/* a channel, CLUSTERD_IPC_FD */
 	IPC_NODE,		/* the same, also as Node.js's own channel */
-	IPC_NODE_CLUSTER,	/* Node's channel, clusterd the cluster primary */
+	IPC_NODE_CLUSTER,	/* Node's channel; clusterd the primary */
 	IPC_NONE
 };
 
@@ -115,7 +115,7 @@ struct prog_conf {
 	struct prog_conf	*pc_next;
 	struct config		*pc_cfg;	/* the configuration it is in */
 	char			*pc_name;
-	const char		*pc_file;	/* holding it: one of cf_files */
+	const char		*pc_file;	/* its file: one of cf_files */
 	int			 pc_line;	/* of the [program:NAME] header */
 	int			 pc_lines[CONF_MAXKEYS];	/* of each key
 					   given, 0 if not: see

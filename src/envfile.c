@@ -256,6 +256,52 @@ ef_check_bytes(const char *buf, size_t len, int *linep, char *err,
 }
 
 /*
+ * One line, or one assignment with the lines its value spans: skipped
+ * when blank, a comment or without '='.  -1 on error, its line in *linep.
+ */
+static int
+ef_entry(struct ef *ef, struct envfile_var **varsp, size_t *nvarsp,
+    int *linep, char *err, size_t errlen)
+{
+	const char	*name, *nend;
+	int		 line, qline = 0;
+
+	if (ef_blank(*ef->p)) {
+		ef->p++;
+		return 0;
+	}
+	if (ef_eol(*ef->p)) {
+		ef_newline(ef);
+		return 0;
+	}
+	if (*ef->p == '#' || *ef->p == ';') {
+		while (ef->p < ef->end && !ef_eol(*ef->p))
+			ef->p++;
+		return 0;
+	}
+	name = ef->p++;
+	line = ef->line;
+	while (ef->p < ef->end && *ef->p != '=' && !ef_eol(*ef->p))
+		ef->p++;
+	if (ef->p == ef->end || *ef->p != '=')
+		return 0;		/* no '=': ignored */
+	for (nend = ef->p++; nend > name && ef_blank(nend[-1]); nend--)
+		;
+	if (ef_value(ef, &qline) == -1) {
+		*linep = qline;
+		snprintf(err, errlen, "the quote opened here is never closed");
+		return -1;
+	}
+	if (ef->nomem || ef_add(varsp, nvarsp, name, (size_t)(nend - name),
+	    ef, line) == -1) {
+		*linep = line;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Takes the text of an env file apart into NAME=VALUE strings, in file
  * order, each with the line its name is on; names are not checked (a
  * line like "export A=1" gives the name "export A").  Returns 0, or -1
@@ -267,8 +313,7 @@ envfile_parse(const char *buf, size_t len, struct envfile_var **varsp,
     size_t *nvarsp, int *linep, char *err, size_t errlen)
 {
 	struct ef	 ef;
-	const char	*name, *nend;
-	int		 line, qline = 0;
+	int		 rv = 0;
 
 	*varsp = NULL;
 	*nvarsp = 0;
@@ -281,49 +326,15 @@ envfile_parse(const char *buf, size_t len, struct envfile_var **varsp,
 	ef.line = 1;
 	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
 		ef.p += 3;
-	while (ef.p < ef.end) {
-		if (ef_blank(*ef.p)) {
-			ef.p++;
-			continue;
-		}
-		if (ef_eol(*ef.p)) {
-			ef_newline(&ef);
-			continue;
-		}
-		if (*ef.p == '#' || *ef.p == ';') {
-			while (ef.p < ef.end && !ef_eol(*ef.p))
-				ef.p++;
-			continue;
-		}
-		name = ef.p++;
-		line = ef.line;
-		while (ef.p < ef.end && *ef.p != '=' && !ef_eol(*ef.p))
-			ef.p++;
-		if (ef.p == ef.end || *ef.p != '=')
-			continue;	/* no '=': ignored */
-		for (nend = ef.p++; nend > name && ef_blank(nend[-1]); nend--)
-			;
-		if (ef_value(&ef, &qline) == -1) {
-			*linep = qline;
-			snprintf(err, errlen, "the quote opened here is never "
-			    "closed");
-			goto fail;
-		}
-		if (ef.nomem || ef_add(varsp, nvarsp, name,
-		    (size_t)(nend - name), &ef, line) == -1) {
-			*linep = line;
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
+	while (rv == 0 && ef.p < ef.end)
+		rv = ef_entry(&ef, varsp, nvarsp, linep, err, errlen);
+	free(ef.val);
+	if (rv == -1) {
+		envfile_free(*varsp, *nvarsp);
+		*varsp = NULL;
+		*nvarsp = 0;
 	}
-	free(ef.val);
-	return 0;
- fail:
-	free(ef.val);
-	envfile_free(*varsp, *nvarsp);
-	*varsp = NULL;
-	*nvarsp = 0;
-	return -1;
+	return rv;
 }
 
 void

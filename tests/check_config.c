@@ -1166,8 +1166,8 @@ START_TEST(test_runtime_command)
 		    "command: %s/bin/data is not executable (mode 0644)\n",
 		    dir);
 		runtime_bad(text, want);
-		snprintf(text, sizeof(text), "[program:web]\ncommand = %s/bin\n",
-		    dir);
+		snprintf(text, sizeof(text), "[program:web]\n"
+		    "command = %s/bin\n", dir);
 		snprintf(want, sizeof(want), "app.ini:2: [program:web] "
 		    "command: %s/bin is a directory\n", dir);
 		runtime_bad(text, want);
@@ -1213,8 +1213,9 @@ START_TEST(test_runtime_paths)
 	    "directory\n");
 	runtime_bad("[program:web]\ncommand = /bin/true\n"
 	    "stdout = /nonexistent/out.log\nstderr = /bin/true/err.log\n",
-	    "app.ini:3: [program:web] stdout: cannot open /nonexistent/out.log: "
-	    "its directory /nonexistent: No such file or directory\n"
+	    "app.ini:3: [program:web] stdout: cannot open "
+	    "/nonexistent/out.log: its directory /nonexistent: No such file "
+	    "or directory\n"
 	    "app.ini:4: [program:web] stderr: cannot open /bin/true/err.log: "
 	    "/bin/true is not a directory\n");
 }
