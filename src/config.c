@@ -93,7 +93,9 @@ read_file(const char *path, size_t max, char **bufp, size_t *lenp,
 	int		fd, rv, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		saved = errno;
+		snprintf(err, errlen, "cannot open: %s", strerror(saved));
+		errno = saved;
 		return -1;
 	}
 	if (id != NULL && fstat(fd, &st) == 0) {
@@ -104,8 +106,8 @@ read_file(const char *path, size_t max, char **bufp, size_t *lenp,
 	saved = errno;
 	close(fd);
 	if (rv == -1 && saved == EFBIG)
-		snprintf(err, errlen, "cannot read: larger than %zu KiB",
-		    max >> 10);
+		snprintf(err, errlen, "cannot read: larger than %zu MiB",
+		    max >> 20);
 	else if (rv == -1)
 		snprintf(err, errlen, "cannot read: %s", strerror(saved));
 	errno = saved;

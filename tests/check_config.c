@@ -941,6 +941,19 @@ START_TEST(test_env_file_errors)
 	write_file("bad.env", "A=caf\xE9\n");
 	first_error(PROG "env_file = bad.env\n", "bad.env:1: not valid UTF-8 "
 	    "(byte 0xe9); the file must be UTF-8 (env_file of [program:web])");
+	/* at most 1 MiB */
+	{
+		char	*big = malloc((1 << 20) + 2);
+
+		ck_assert_ptr_nonnull(big);
+		memset(big, '#', (1 << 20) + 1);
+		big[(1 << 20) + 1] = '\0';
+		write_file("big.env", big);
+		free(big);
+		first_error(PROG "env_file = big.env\n", "app.ini:3: "
+		    "[program:web] env_file: big.env: cannot read: larger "
+		    "than 1 MiB");
+	}
 	/* an optional file must still be readable if it is there */
 	ck_assert_int_eq(mkdir("dir.env", 0700), 0);
 	first_error(PROG "env_file = -dir.env\n", "app.ini:3: [program:web] "
