@@ -278,17 +278,23 @@ check_node_handle_sharing(struct cfg_parse *cp)
 	}
 }
 
-/* Everything, after cfgcheck_defaults() and the env files. */
+/*
+ * Everything, after cfgcheck_defaults() and the env files; and each
+ * program keeps the line of each of its keys, for -t's messages.
+ */
 void
 cfgcheck_all(struct cfg_parse *cp)
 {
-	struct section	*s;
+	struct section		*s;
+	struct prog_conf	*pc;
 
 	for (s = cp->cp_sects; s != NULL; s = s->s_next) {
 		check_required(cp, s);
 		if (s->s_type == SECT_SOCKET)
 			check_reuseport(cp, s);
 		if (s->s_type == SECT_PROGRAM) {
+			pc = s->s_obj;
+			memcpy(pc->pc_lines, s->s_seen, sizeof(pc->pc_lines));
 			check_delays(cp, s);
 			check_sockets(cp, s);
 			check_ipc(cp, s);

@@ -487,21 +487,6 @@ load_fail(const char *path, const char *what, char **errtext)
 	return NULL;
 }
 
-/* Each program remembers the line of each of its keys, for -t. */
-static void
-keep_lines(struct cfg_parse *cp)
-{
-	struct section		*s;
-	struct prog_conf	*pc;
-
-	for (s = cp->cp_sects; s != NULL; s = s->s_next) {
-		if (s->s_type != SECT_PROGRAM)
-			continue;
-		pc = s->s_obj;
-		memcpy(pc->pc_lines, s->s_seen, sizeof(pc->pc_lines));
-	}
-}
-
 /*
  * Reads the main file's text, then what it includes and the env files,
  * and checks the whole.  dir is the absolute directory that relative
@@ -534,7 +519,6 @@ config_parse(const char *path, char *dir, const char *buf, size_t len,
 		cfgcheck_defaults(&cp);
 		read_env_files(&cp);
 		cfgcheck_all(&cp);
-		keep_lines(&cp);
 	}
 	cfgread_free(&cp);
 	if (cp.cp_nerrs == 0)
