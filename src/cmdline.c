@@ -88,3 +88,24 @@ cmdline_load_config(const char *path)
 	}
 	return cf;
 }
+
+/*
+ * -t: the configuration loaded; now what only -t checks (commands that
+ * are not executable, missing directories, users clusterd cannot switch
+ * to).  Prints "FILE: ok" or the errors; the exit status.
+ */
+int
+cmdline_check(struct config *cf, const char *path)
+{
+	char	*errors = NULL;
+	int	 rv = config_check_runtime(cf, &errors);
+
+	config_free(cf);
+	if (rv == -1) {
+		fputs(errors != NULL ? errors : "out of memory\n", stderr);
+		free(errors);
+		return 1;
+	}
+	printf("%s: ok\n", path);
+	return 0;
+}

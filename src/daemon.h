@@ -22,7 +22,15 @@
 #define DEFAULT_CONFIG		"/etc/clusterd/clusterd.ini"
 
 #define NAME_MAXLEN		64	/* socket and program names */
+#define IDENT_MAXLEN		64	/* identifier, with its NUL */
 #define ERRBUF_LEN		512	/* one error message */
+#define CONF_MAXKEYS		32	/* keys of the largest section type */
+
+/*
+ * The longest node_handle MESSAGE once quoted as a JSON string: what the
+ * buffer of ipc.c's NODE_HANDLE line (quoted[1024]) holds.
+ */
+#define NODE_HANDLE_QUOTED_MAX	1023
 
 /*
  * Configuration.  Everything below is produced by config_load() and is
@@ -51,7 +59,12 @@ enum restart_mode {
 };
 
 enum output_mode {
+	OUTPUT_AUTO,		/* JOURNAL when clusterd's own stderr is the
+				   journal (JOURNAL_STREAM), else INHERIT:
+				   decided when the worker starts */
 	OUTPUT_INHERIT,		/* clusterd's own descriptor */
+	OUTPUT_JOURNAL,		/* a journal stream of the worker's own */
+	OUTPUT_CAPTURE,		/* a pipe clusterd reads, line by line */
 	OUTPUT_NULL,		/* /dev/null */
 	OUTPUT_FILE,		/* a file opened for appending */
 	OUTPUT_STDOUT		/* stderr only: same as the worker's stdout */
@@ -65,6 +78,7 @@ struct output_conf {
 struct sock_conf {
 	struct sock_conf	*sc_next;
 	char			*sc_name;
+	const char		*sc_file;	/* its file: one of cf_files */
 	int			 sc_line;	/* of the [socket:NAME] header */
 	char			*sc_listen;	/* as written, for messages */
 	struct listen_addr	 sc_addr;	/* unix paths made absolute */
@@ -79,14 +93,21 @@ struct sock_conf {
 enum ipc_mode {
 	IPC_JSON,		/* a channel, CLUSTERD_IPC_FD */
 	IPC_NODE,		/* the same, also as Node.js's own channel */
+	IPC_NODE_CLUSTER,	/* Node's channel; clusterd the primary */
 	IPC_NONE
 };
 
 enum ready_mode {
 	READY_AUTO,		/* up once it has stayed alive min_uptime */
 	READY_MESSAGE,		/* up when it sends "ready" */
-	READY_EXEC		/* up as soon as it has exec'd */
+	READY_EXEC,		/* up as soon as it has exec'd */
+	READY_LISTENING,	/* node-cluster: its server is listening */
+	READY_NOTIFY		/* READY=1 on its own NOTIFY_SOCKET */
 };
+
+/* compat: other supervisors' dialects announced as well (pc_compat). */
+#define COMPAT_EINHORN		0x01
+#define COMPAT_SERVER_STARTER	0x02
 
 struct config;
 
@@ -94,7 +115,11 @@ struct prog_conf {
 	struct prog_conf	*pc_next;
 	struct config		*pc_cfg;	/* the configuration it is in */
 	char			*pc_name;
+	const char		*pc_file;	/* its file: one of cf_files */
 	int			 pc_line;	/* of the [program:NAME] header */
+	int			 pc_lines[CONF_MAXKEYS];	/* of each key
+					   given, 0 if not: see
+					   config_key_line() */
 	char			**pc_argv;	/* NULL-terminated */
 	int			 pc_workers;	/* 0: auto */
 	char			**pc_sockets;	/* NULL-terminated names */
@@ -104,8 +129,15 @@ struct prog_conf {
 	double			 pc_restart_delay;
 	double			 pc_restart_delay_max;
 	double			 pc_stop_timeout;
-	int			 pc_stop_signal;
-	char			**pc_env;	/* NULL-terminated NAME=VALUE */
+	int			 pc_stop_signal;	/* also the parent-death
+						   signal */
+	int			 pc_stop_disconnect;	/* stop_signal =
+					   disconnect: Node's cluster
+					   disconnect (pc_stop_signal is
+					   SIGTERM) */
+	char			**pc_env;	/* NULL-terminated NAME=VALUE:
+					   the env_file variables, then
+					   the env lines; names unique */
 	size_t			 pc_nenv;
 	char			*pc_directory;	/* absolute, or NULL */
 	char			*pc_user;	/* NULL: clusterd's */
@@ -119,6 +151,9 @@ struct prog_conf {
 	rlim_t			 pc_nofile;
 	struct output_conf	 pc_stdout;
 	struct output_conf	 pc_stderr;
+	char			*pc_identifier;	/* SYSLOG_IDENTIFIER; by default
+					   the program's name */
+	unsigned		 pc_compat;	/* COMPAT_* bits */
 	enum ipc_mode		 pc_ipc;
 	char			*pc_node_msg;	/* node_handle MESSAGE, or NULL */
 	char			*pc_node_socket; /* node_handle SOCKET */
@@ -132,8 +167,14 @@ struct config {
 	int			 cf_refs;	/* config_hold/config_release */
 	char			*cf_path;	/* as given on the command line */
 	char			*cf_dir;	/* its directory, absolute */
+	char			**cf_files;	/* NULL-terminated: cf_path,
+					   then each file it included, as
+					   named in messages */
 	char			*cf_pidfile;	/* absolute, or NULL */
 	char			*cf_control;	/* absolute, or NULL */
+	char			*cf_control_group;	/* its name, or NULL */
+	int			 cf_has_control_group;
+	gid_t			 cf_control_gid;
 	int			 cf_log_level;
 	struct sock_conf	*cf_socks;	/* in file order */
 	struct prog_conf	*cf_progs;	/* in file order */
@@ -417,8 +458,28 @@ enum next_step	 policy_after_suicide(const struct prog_conf *, double,
 		    unsigned *, double *);
 void		 exit_describe(const struct exit_note *, int, char *, size_t);
 
+/* strv.c */
+int		 strv_push(char ***, size_t *, char *);
+
+/* utf8.c */
+size_t		 utf8_invalid(const char *, size_t);
+
+/* envfile.c: systemd's EnvironmentFile= syntax, pure. */
+struct envfile_var {
+	char	*ev_var;	/* NAME=VALUE */
+	int	 ev_line;	/* of NAME */
+};
+
+int		 envfile_parse(const char *, size_t, struct envfile_var **,
+		    size_t *, int *, char *, size_t);
+void		 envfile_free(struct envfile_var *, size_t);
+
 /* config.c */
 struct config	*config_load(const char *, char **);
+struct config	*config_load_buffer(const char *, const char *, size_t,
+		    char **);
+int		 config_check_runtime(const struct config *, char **);
+int		 config_key_line(const struct prog_conf *, const char *);
 void		 config_free(struct config *);
 void		 config_hold(struct config *);
 void		 config_release(struct config *);
@@ -643,5 +704,6 @@ struct options {
 
 void		 cmdline_parse(int, char *[], struct options *);
 struct config	*cmdline_load_config(const char *);
+int		 cmdline_check(struct config *, const char *);
 
 #endif /* DAEMON_H */

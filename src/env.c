@@ -17,9 +17,8 @@
 #define PID_DIGITS	12
 
 struct envbuf {
-	char	**e_vars;
+	char	**e_vars;	/* NULL-terminated, grown by strv_push() */
 	size_t	  e_len;
-	size_t	  e_cap;
 	int	  e_failed;
 };
 
@@ -47,7 +46,7 @@ char **
 env_build(const struct prog_conf *pc, int slot, pid_t master, int ipc_fd,
     char **base)
 {
-	struct envbuf		 eb = { NULL, 0, 0, 0 };
+	struct envbuf		 eb = { NULL, 0, 0 };
 	size_t			 i;
 
 	for (i = 0; base != NULL && base[i] != NULL; i++)
@@ -165,7 +164,6 @@ static void
 env_put(struct envbuf *eb, char *var)
 {
 	size_t	 i, namelen = strcspn(var, "=");
-	char	**grown;
 
 	for (i = 0; i < eb->e_len; i++) {
 		if (strncmp(eb->e_vars[i], var, namelen + 1) == 0) {
@@ -174,18 +172,8 @@ env_put(struct envbuf *eb, char *var)
 			return;
 		}
 	}
-	if (eb->e_len + 2 > eb->e_cap) {
-		size_t cap = eb->e_cap ? eb->e_cap * 2 : 64;
-
-		grown = reallocarray(eb->e_vars, cap, sizeof(*grown));
-		if (grown == NULL) {
-			eb->e_failed = 1;
-			free(var);
-			return;
-		}
-		eb->e_vars = grown;
-		eb->e_cap = cap;
+	if (strv_push(&eb->e_vars, &eb->e_len, var) == -1) {
+		eb->e_failed = 1;
+		free(var);
 	}
-	eb->e_vars[eb->e_len++] = var;
-	eb->e_vars[eb->e_len] = NULL;
 }

@@ -19,11 +19,8 @@ main(int argc, char *argv[])
 
 	cmdline_parse(argc, argv, &o);
 	config = cmdline_load_config(o.o_config);
-	if (o.o_check) {
-		printf("%s: ok\n", o.o_config);
-		config_free(config);
-		return 0;
-	}
+	if (o.o_check)
+		return cmdline_check(config, o.o_config);
 	log_init(config->cf_log_level + o.o_verbosity);
 	signal(SIGPIPE, SIG_IGN);
 	/*
