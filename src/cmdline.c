@@ -19,6 +19,9 @@ static const struct option longopts[] = {
 	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ "help",	no_argument,		NULL,	'h' },
+	/* an upgrade's, not for people: clusterd(8) UPGRADING */
+	{ "upgrade-check", no_argument,		NULL,	'U' },
+	{ "upgrade-from", required_argument,	NULL,	'F' },
 	{ NULL,		0,			NULL,	0 }
 };
 
@@ -28,8 +31,12 @@ cmdline_parse(int argc, char *argv[], struct options *o)
 {
 	int	ch;
 
+	long long	fd;
+	char		err[ERRBUF_LEN];
+
 	memset(o, 0, sizeof(*o));
 	o->o_config = DEFAULT_CONFIG;
+	o->o_upgrade_from = -1;
 	while ((ch = getopt_long(argc, argv, "c:tvqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -49,6 +56,18 @@ cmdline_parse(int argc, char *argv[], struct options *o)
 			exit(0);
 		case 'h':
 			usage(stdout, 0);
+		case 'U':
+			o->o_upgrade_check = 1;
+			break;
+		case 'F':
+			if (parse_number(optarg, 0, 1 << 20, &fd, err,
+			    sizeof(err)) == -1) {
+				fprintf(stderr, "clusterd: --upgrade-from: "
+				    "%s\n", err);
+				exit(2);
+			}
+			o->o_upgrade_from = (int)fd;
+			break;
 		default:
 			usage(stderr, 2);
 		}
@@ -107,5 +126,21 @@ cmdline_check(struct config *cf, const char *path)
 		return 1;
 	}
 	printf("%s: ok\n", path);
+	return 0;
+}
+
+/*
+ * --upgrade-check, run by the clusterd being upgraded: can this binary
+ * take over?  It loads the configuration (its errors on stderr, exit 1)
+ * and says which state versions it reads.
+ */
+int
+cmdline_upgrade_check(const char *path)
+{
+	struct config	*cf = cmdline_load_config(path);
+
+	config_free(cf);
+	printf("clusterd %s: %s: ok, reads state %d\n", CLUSTERD_VERSION, path,
+	    STATE_VERSION);
 	return 0;
 }

@@ -38,6 +38,8 @@ struct file_id {
 };
 
 static struct config *config_adopt(struct config *);
+static void	 digest_add(struct config *, const char *, const char *,
+		    size_t);
 static void	 prog_conf_free(struct prog_conf *);
 static int	 env_find(char **, size_t, const char *);
 static int	 key_given(const struct prog_conf *, const char *);
@@ -232,6 +234,7 @@ include_one(struct cfg_parse *cp, const struct cfg_ref *r,
 		    "include: %s: %s", name, err);
 	else {
 		if (!file_seen(*ids, *nids, &id)) {
+			digest_add(cp->cp_cfg, name, buf, len);
 			cfgread_file(cp, name, 0, buf, len);
 			if ((grown = reallocarray(*ids, *nids + 1,
 			    sizeof(**ids))) != NULL) {
@@ -369,6 +372,7 @@ env_file_read(struct cfg_parse *cp, const struct section *s,
 		return;
 	}
 	forder = cp->cp_nfiles++;
+	digest_add(cp->cp_cfg, r->r_name, buf, len);
 	if (envfile_parse(buf, len, &ev, &nev, &line, err, sizeof(err)) == -1)
 		cfgread_error_in(cp, r->r_name, forder, line, "%s (env_file "
 		    "of [%s])", err, s->s_title);
@@ -514,6 +518,7 @@ config_parse(const char *path, char *dir, const char *buf, size_t len,
 		cfgread_error_in(&cp, path, 0, 0, "cannot resolve its "
 		    "directory: %s", strerror(saved));
 	else {
+		digest_add(cfg, path, buf, len);
 		cfgread_file(&cp, path, 1, buf, len);
 		read_includes(&cp);
 		cfgcheck_defaults(&cp);
@@ -527,6 +532,26 @@ config_parse(const char *path, char *dir, const char *buf, size_t len,
 	if ((*errtext = cfgread_errors(&cp)) == NULL)
 		*errtext = strdup("out of memory\n");
 	return NULL;
+}
+
+/*
+ * The digest of every file a configuration was read from (FNV-1a over
+ * each name and text, in reading order): a later load of the same path
+ * that gives the same digest read the same bytes.
+ */
+static void
+digest_add(struct config *cfg, const char *name, const char *buf,
+    size_t len)
+{
+	uint64_t	h = cfg->cf_digest != 0 ? cfg->cf_digest :
+			    0xcbf29ce484222325ULL;
+	size_t		i, n = strlen(name) + 1;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+	cfg->cf_digest = h;
 }
 
 /*

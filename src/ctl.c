@@ -100,6 +100,8 @@ ctl_init(const char *path)
 {
 	int	fd;
 
+	if (ctl_path != NULL)		/* taken over in an upgrade */
+		return ctl_reconfigure(path);
 	if (path == NULL)
 		return 0;
 	if ((fd = ctl_listen(path)) == -1)
@@ -111,6 +113,41 @@ ctl_init(const char *path)
 	}
 	log_info("control socket: listening on %s", path);
 	return 0;
+}
+
+/*
+ * An upgrade: the old image's control socket, at fd, bound at path.
+ * -1 (and fd closed) if it is not that socket; ctl_init() then binds
+ * one anew.
+ */
+int
+ctl_adopt(int fd, const char *path)
+{
+	struct listen_addr	la;
+	char			err[ERRBUF_LEN];
+
+	memset(&la, 0, sizeof(la));
+	la.la_kind = ADDR_UNIX;
+	if (path == NULL || strlen(path) >= sizeof(la.la_path)) {
+		close(fd);
+		return -1;
+	}
+	memcpy(la.la_path, path, strlen(path) + 1);
+	if (sock_check_fd(fd, &la, 1, err, sizeof(err)) == -1) {
+		log_warnx("upgrade: control socket %s: %s", path, err);
+		close(fd);
+		return -1;
+	}
+	ctl_start(fd, path);
+	return ctl_path != NULL ? 0 : -1;
+}
+
+/* For an upgrade: the control socket to carry over, and its path. */
+int
+ctl_control_fd(const char **path)
+{
+	*path = ctl_path;
+	return ctl_fd;
 }
 
 /*
@@ -570,7 +607,7 @@ conn_request(struct ctl_conn *c)
 		log_info("control socket: %s%s%s (pid %ld, uid %ld)",
 		    cr.cr_def->cd_name, cr.cr_program[0] != '\0' ? " " : "",
 		    cr.cr_program, c->c_pid, c->c_uid);
-	if (ctlcmd_run(&cr, &c->c_out, &c->c_wait)) {
+	if (ctlcmd_run(&cr, c->c_fd, &c->c_out, &c->c_wait)) {
 		c->c_state = CONN_WAITING;
 		nwaiting++;
 		ev_timer_stop(EV_DEFAULT, &c->c_timer);

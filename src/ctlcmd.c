@@ -20,6 +20,8 @@
 typedef int	(*cmd_fn)(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
 
+static int	client_fd;	/* of the request being run */
+
 static int	cmd_status(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
 static int	cmd_check(const struct ctl_request *, struct program *,
@@ -37,6 +39,8 @@ static int	cmd_start(const struct ctl_request *, struct program *,
 static int	cmd_signal(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
 static int	cmd_shutdown(const struct ctl_request *, struct program *,
+		    struct strbuf *, struct ctl_wait *);
+static int	cmd_upgrade(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
 static int	wait_on(const struct ctl_request *, struct program *,
 		    struct ctl_wait *, enum wait_kind);
@@ -60,6 +64,7 @@ static const cmd_fn commands[CTL_NCMDS] = {
 	[CTL_START] = cmd_start,
 	[CTL_SIGNAL] = cmd_signal,
 	[CTL_SHUTDOWN] = cmd_shutdown,
+	[CTL_UPGRADE] = cmd_upgrade,
 };
 
 static const char *program_states[] = {
@@ -74,12 +79,13 @@ static const char *program_states[] = {
  * is to wait, w then saying for what (ctlcmd_poll), else 0.
  */
 int
-ctlcmd_run(const struct ctl_request *cr, struct strbuf *out,
+ctlcmd_run(const struct ctl_request *cr, int fd, struct strbuf *out,
     struct ctl_wait *w)
 {
 	struct program	*p = NULL;
 
 	memset(w, 0, sizeof(*w));
+	client_fd = fd;
 	if (cr->cr_def->cd_arg != ARG_NONE &&
 	    (p = master_find_program(cr->cr_program)) == NULL) {
 		reply_error(out, "no program \"%s\"", cr->cr_program);
@@ -109,6 +115,8 @@ ctlcmd_cancel(struct ctl_wait *w)
 {
 	if (w->cw_kind == WAIT_RELOAD)
 		master_reload_cancel(w);
+	if (w->cw_kind == WAIT_UPGRADE)
+		master_upgrade_cancel(w);
 	if (w->cw_kind == WAIT_ROLL && !w->cw_rr.rr_done &&
 	    w->cw_prog != NULL)
 		program_forget_result(w->cw_prog, &w->cw_rr);
@@ -360,14 +368,33 @@ cmd_shutdown(const struct ctl_request *cr, struct program *p,
 }
 
 /*
- * Set w up to wait for kind, if the request asked to wait (a reload
- * always waits).  1 if the client waits.
+ * As SIGUSR2; the answer waits for the outcome.  If the upgrade works,
+ * this image is gone by then: the new one answers on the client's
+ * socket, which the upgrade carries across.
+ */
+static int
+cmd_upgrade(const struct ctl_request *cr, struct program *p,
+    struct strbuf *out, struct ctl_wait *w)
+{
+	if (master_shutting_down()) {
+		reply_error(out, "clusterd is shutting down");
+		return 0;
+	}
+	(void)wait_on(cr, p, w, WAIT_UPGRADE);
+	master_upgrade_wait(reload_done, w, client_fd);
+	master_upgrade();
+	return 1;
+}
+
+/*
+ * Set w up to wait for kind, if the request asked to wait (a reload and
+ * an upgrade always wait).  1 if the client waits.
  */
 static int
 wait_on(const struct ctl_request *cr, struct program *p, struct ctl_wait *w,
     enum wait_kind kind)
 {
-	if (!cr->cr_wait && kind != WAIT_RELOAD)
+	if (!cr->cr_wait && kind != WAIT_RELOAD && kind != WAIT_UPGRADE)
 		return 0;
 	w->cw_kind = kind;
 	w->cw_progress = cr->cr_progress;
@@ -407,12 +434,14 @@ wait_done(struct ctl_wait *w, struct strbuf *out)
 	size_t		 len;
 
 	if (w->cw_kind != WAIT_RELOAD && w->cw_kind != WAIT_ROLL &&
+	    w->cw_kind != WAIT_UPGRADE &&
 	    (p = master_find_program(w->cw_name)) != w->cw_prog) {
 		reply_error(out, "%s was removed", w->cw_name);
 		return 1;
 	}
 	switch (w->cw_kind) {
 	case WAIT_RELOAD:
+	case WAIT_UPGRADE:
 		if (!w->cw_done)
 			return 0;
 		if (w->cw_ok) {
@@ -423,6 +452,7 @@ wait_done(struct ctl_wait *w, struct strbuf *out)
 		while (len > 0 && w->cw_errors[len - 1] == '\n')
 			w->cw_errors[--len] = '\0';
 		reply_error(out, "%s", w->cw_errors != NULL ? w->cw_errors :
+		    w->cw_kind == WAIT_UPGRADE ? "upgrade failed" :
 		    "reload failed");
 		return 1;
 	case WAIT_ROLL:

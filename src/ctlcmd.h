@@ -14,7 +14,8 @@ enum wait_kind {
 	WAIT_ROLL,		/* the rolling restart's end */
 	WAIT_SCALE,		/* the target, every worker ready */
 	WAIT_START,		/* every worker ready */
-	WAIT_STOP		/* no worker left */
+	WAIT_STOP,		/* no worker left */
+	WAIT_UPGRADE		/* the upgrade's outcome */
 };
 
 /* An operation a client waits for, polled after each wakeup. */
@@ -32,7 +33,7 @@ struct ctl_wait {
 	unsigned		 cw_seq;	/* the next to report */
 };
 
-int		 ctlcmd_run(const struct ctl_request *, struct strbuf *,
+int		 ctlcmd_run(const struct ctl_request *, int, struct strbuf *,
 		    struct ctl_wait *);
 int		 ctlcmd_poll(struct ctl_wait *, struct strbuf *);
 void		 ctlcmd_cancel(struct ctl_wait *);

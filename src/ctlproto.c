@@ -20,6 +20,7 @@ const struct ctl_cmd_def ctl_cmds[CTL_NCMDS] = {
 	{ "start",	CTL_START,	ARG_PROGRAM,	0 },
 	{ "signal",	CTL_SIGNAL,	ARG_SIGNAL,	0 },
 	{ "shutdown",	CTL_SHUTDOWN,	ARG_NONE,	0 },
+	{ "upgrade",	CTL_UPGRADE,	ARG_NONE,	0 },
 };
 
 static int	flag(const struct json_val *, const char *, int *, char *,

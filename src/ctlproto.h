@@ -24,6 +24,7 @@ enum ctl_cmd {
 	CTL_START,
 	CTL_SIGNAL,
 	CTL_SHUTDOWN,
+	CTL_UPGRADE,
 	CTL_NCMDS
 };
 

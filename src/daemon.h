@@ -176,6 +176,7 @@ struct config {
 	int			 cf_has_control_group;
 	gid_t			 cf_control_gid;
 	int			 cf_log_level;
+	uint64_t		 cf_digest;	/* of every file read for it */
 	struct sock_conf	*cf_socks;	/* in file order */
 	struct prog_conf	*cf_progs;	/* in file order */
 };
@@ -265,6 +266,7 @@ enum worker_event {
 struct worker;
 struct slot;
 struct program;
+struct state_rec;
 
 typedef void	(*worker_cb)(struct worker *, enum worker_event, int,
 		    const char *);
@@ -544,6 +546,7 @@ double		 timer_left(const struct timer *);
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
 int		 ipc_open(struct worker *, int *);
+int		 ipc_adopt(struct worker *, int, const char *, size_t, int);
 void		 ipc_started(struct worker *, int, int);
 void		 ipc_close(struct worker *);
 
@@ -564,6 +567,9 @@ int		 proc_children(pid_t *, int);
 /* sock.c */
 struct listener	*sock_open(const struct sock_conf *, char *, size_t);
 int		 sock_open_reuseport(const struct listener *, char *, size_t);
+int		 sock_check_fd(int, const struct listen_addr *, int, char *,
+		    size_t);
+struct listener	*sock_adopt(const struct sock_conf *, int, char *, size_t);
 void		 sock_close(struct listener *);
 void		 sock_close_all(void);
 void		 sock_hold(struct listener *);
@@ -579,6 +585,9 @@ void		 spawn_describe(const struct prog_conf *,
 /* worker.c: the process record of a worker. */
 struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
 		    struct slot *);
+struct worker	*worker_adopt(const struct spawn_req *, pid_t, double,
+		    worker_cb, struct slot *, int);
+struct worker	*worker_first(void);
 int		 worker_reaped(pid_t, int);
 void		 worker_signal(struct worker *, int);
 void		 worker_signal_group(struct worker *, int);
@@ -613,6 +622,9 @@ enum slot_roll {
 };
 
 struct slot	*slot_create(struct program *, int);
+struct slot	*slot_adopt(struct program *, const struct state_rec *);
+int		 slot_adopt_sock(struct slot *, struct listener *, int);
+int		 slot_adopt_worker(struct slot *, const struct state_rec *);
 void		 slot_free(struct slot *);
 void		 slot_post(struct slot *, enum slot_event);
 int		 slot_sync_sockets(struct slot *);
@@ -625,7 +637,10 @@ const char	*slot_event(unsigned *, const char **);
 unsigned	 slot_event_next(void);
 
 /* program.c */
+struct state;
 struct program	*program_create(struct prog_conf *, struct listener **);
+struct program	*program_adopt(struct prog_conf *, struct listener **,
+		    const struct state *);
 int		 program_reload(struct program *, struct prog_conf *,
 		    struct listener **, struct roll_result *);
 void		 program_start(struct program *);
@@ -670,6 +685,64 @@ void		 notify_status(const char *);
 int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
+int		 sdlisten_get(int, const char **);
+int		 sdlisten_adopt(const char *, int);
+
+/* state.c: what an upgrade carries across execve. */
+#define STATE_VERSION		1
+#define STATE_WORDS_MAX		40
+
+struct state_out {
+	const char		*so_config_path;
+	uint64_t		 so_digest;
+	unsigned		 so_seq;	/* reloads so far */
+	struct listener		**so_socks;	/* configured */
+	struct program		*so_programs;
+	int			 so_control_fd;	/* or -1 */
+	const char		*so_control_path;
+	int			 so_waiter_fd;	/* clusterctl upgrade, or -1 */
+};
+
+struct state_rec {
+	char			*sr_kind;
+	int			 sr_nwords;
+	char			*sr_keys[STATE_WORDS_MAX];
+	char			*sr_vals[STATE_WORDS_MAX];
+	size_t			 sr_lens[STATE_WORDS_MAX];
+};
+
+struct state {
+	struct state_rec	*st_recs;
+	size_t			 st_nrecs;
+};
+
+int		 state_write(int, const struct state_out *);
+int		 state_read(int, struct state *, char *, size_t);
+void		 state_free(struct state *);
+const char	*state_get(const struct state_rec *, const char *);
+size_t		 state_len(const struct state_rec *, const char *);
+int		 state_num(const struct state_rec *, const char *,
+		    long long *);
+int		 state_time(const struct state_rec *, const char *, double *);
+int		 state_life(const struct state_rec *, const char *);
+int		 state_program_state(const struct state_rec *, const char *);
+
+/* upgrade.c: the preflight check of the new binary, and the execve. */
+enum upgrade_phase {
+	UPGRADE_IDLE,
+	UPGRADE_CHECKING,	/* the new binary checks the configuration */
+	UPGRADE_CHECKED,	/* it passed: write the state and exec */
+	UPGRADE_FAILED		/* upgrade_error() says why */
+};
+
+int		 upgrade_init(const char *);
+const char	*upgrade_path(void);
+enum upgrade_phase upgrade_phase(void);
+const char	*upgrade_error(void);
+void		 upgrade_reset(void);
+void		 upgrade_check_start(const char *);
+int		 upgrade_reaped(pid_t, int);
+int		 upgrade_exec(char *const [], const int *, size_t);
 
 /* pidfile.c */
 int		 pidfile_write(const char *);
@@ -677,9 +750,20 @@ void		 pidfile_remove(const char *);
 
 /* master.c: the running whole; signals; the loop. */
 typedef void	(*reload_cb)(void *, int, const char *);
-typedef void	(*config_hook)(const struct config *);
 
-int		 master_init(struct config *, int, config_hook);
+/* What the master asks of the layer above it (the control socket). */
+struct master_hooks {
+	void	(*mh_config)(const struct config *);	/* a reload took it */
+	int	(*mh_control_fd)(const char **);	/* for an upgrade */
+};
+
+int		 master_init(struct config *, int,
+		    const struct master_hooks *);
+int		 master_adopt(struct config *, int,
+		    const struct master_hooks *, struct state *);
+void		 master_upgrade(void);
+void		 master_upgrade_wait(reload_cb, void *, int);
+void		 master_upgrade_cancel(void *);
 void		 master_run(void);
 void		 master_cleanup(void);
 int		 master_shutting_down(void);
@@ -692,6 +776,8 @@ struct program	*master_find_program(const char *);
 
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
 int		 ctl_init(const char *);
+int		 ctl_adopt(int, const char *);
+int		 ctl_control_fd(const char **);
 void		 ctl_apply_config(const struct config *);
 void		 ctl_close(void);
 
@@ -700,10 +786,13 @@ struct options {
 	const char	*o_config;
 	int		 o_check;
 	int		 o_verbosity;
+	int		 o_upgrade_check;	/* --upgrade-check */
+	int		 o_upgrade_from;	/* --upgrade-from=FD, or -1 */
 };
 
 void		 cmdline_parse(int, char *[], struct options *);
 struct config	*cmdline_load_config(const char *);
 int		 cmdline_check(struct config *, const char *);
+int		 cmdline_upgrade_check(const char *);
 
 #endif /* DAEMON_H */

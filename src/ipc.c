@@ -140,6 +140,28 @@ ipc_started(struct worker *w, int child_fd, int node_fd)
 		ipc_close(w);
 }
 
+/*
+ * An upgrade: the channel of a worker the old image had, at fd, with
+ * the partial line it had read (len bytes at buf) and its count of bad
+ * messages.
+ */
+int
+ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
+{
+	if (len > 0) {
+		if (len > IPC_LINE_MAX || (w->w_ipc_buf =
+		    malloc(IPC_LINE_MAX)) == NULL)
+			return -1;
+		memcpy(w->w_ipc_buf, buf, len);
+		w->w_ipc_len = len;
+	}
+	w->w_ipc_bad = bad;
+	ev_io_init(&w->w_ipc_io, ipc_readable, fd, EV_READ);
+	w->w_ipc_io.data = w;
+	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
+	return 0;
+}
+
 void
 ipc_close(struct worker *w)
 {

@@ -19,7 +19,12 @@
  * started is.
  */
 
+#include <sys/mman.h>
+
+#include <sys/socket.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,7 @@ struct reload_waiter {
 	reload_cb		 rw_cb;
 	void			*rw_arg;
 	unsigned		 rw_seq;	/* the reload it waits for */
+	int			 rw_fd;		/* upgrade: the client's socket */
 };
 
 /* The reload under way, and what it waits for. */
@@ -62,9 +68,12 @@ static struct listener	**socks;	/* configured, in file order */
 static struct program	*programs;
 static enum phase	 phase = PHASE_STARTING;
 static int		 verbosity;
-static config_hook	 on_config;
+static struct master_hooks hooks;
 static struct reload	 rl;
 static struct reload_waiter *waiters;
+static struct reload_waiter *upgrade_waiters;
+static int		 upgrade_requested;
+static int		 adopted;	/* from an upgrade: nothing to start */
 static unsigned		 seen_changes = ~0U;
 static int		 dirty = 1;	/* something to look at after wakeup */
 static int		 orphans_signalled;
@@ -72,11 +81,23 @@ static int		 orphans_signalled;
 static ev_prepare	 wakeup_watcher;
 static ev_child		 child_watcher;
 static ev_signal	 sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou;
+static ev_signal	 sig_usr2;
 static ev_timer		 memory_timer;
 static ev_timer		 orphan_timer;
 
 static void	after_wakeup(struct ev_loop *, ev_prepare *, int);
 static int	reload_step(void);
+static int	upgrade_step(void);
+static int	upgrade_blocked(void);
+static int	upgrade_config_unchanged(void);
+static void	upgrade_now(void);
+static int	fds_add(int **, size_t *, int);
+static int	upgrade_fds(int **, size_t *, int);
+static void	upgrade_done(int, const char *);
+static struct listener **adopt_listeners(const struct config *,
+		    const struct state *);
+static const struct state_rec *state_find(const struct state *,
+		    const char *, const char *);
 static void	sweep_programs(void);
 static void	publish_status(void);
 static void	end_when_empty(void);
@@ -86,9 +107,12 @@ static void	on_stop_signal(struct ev_loop *, ev_signal *, int);
 static void	on_quit(struct ev_loop *, ev_signal *, int);
 static void	on_hup(struct ev_loop *, ev_signal *, int);
 static void	on_scale(struct ev_loop *, ev_signal *, int);
+static void	on_usr2(struct ev_loop *, ev_signal *, int);
 static void	on_memory(struct ev_loop *, ev_timer *, int);
 static void	on_orphan_timeout(struct ev_loop *, ev_timer *, int);
 static void	memory_update(void);
+static void	master_adopted(void);
+static void	upgrade_answer(int);
 static void	signal_orphans(int);
 static void	reload_start(void);
 static int	reload_apply(struct config *);
@@ -114,11 +138,11 @@ static double	longest_stop_timeout(void);
  * everything undone.  Nothing is forked yet.
  */
 int
-master_init(struct config *cf, int verbose, config_hook hook)
+master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 {
 	config = cf;
 	verbosity = verbose;
-	on_config = hook;
+	hooks = *mh;
 	if ((socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
@@ -143,10 +167,139 @@ master_run(void)
 	ev_timer_init(&memory_timer, on_memory, MEMORY_INTERVAL,
 	    MEMORY_INTERVAL);
 	ev_timer_init(&orphan_timer, on_orphan_timeout, 0, 0);
-	for (p = programs; p != NULL; p = p->p_next)
-		program_start(p);
+	if (adopted)
+		master_adopted();
+	else
+		for (p = programs; p != NULL; p = p->p_next)
+			program_start(p);
 	memory_update();
 	ev_run(EV_DEFAULT, 0);
+}
+
+/*
+ * An upgrade: take over from the old image what st says, on the
+ * configuration cf (the same file, loaded again).  Listeners keep their
+ * descriptors (one that is not what it should be is bound anew),
+ * programs their slots and workers.  -1 on a failure that leaves
+ * nothing to run (logged).
+ */
+int
+master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
+    struct state *st)
+{
+	const struct state_rec	*r;
+	struct prog_conf	*pc;
+	struct program		*p, **tail = &programs;
+	long long		 n;
+
+	config = cf;
+	verbosity = verbose;
+	hooks = *mh;
+	adopted = 1;
+	phase = PHASE_RUNNING;
+	if ((r = state_find(st, "master", NULL)) != NULL &&
+	    state_num(r, "seq", &n) == 0)
+		rl.rl_seq = (unsigned)n;
+	if ((socks = adopt_listeners(config, st)) == NULL)
+		return -1;
+	for (pc = config->cf_progs; pc != NULL; pc = pc->pc_next) {
+		if ((p = program_adopt(pc, socks, st)) == NULL &&
+		    (p = program_create(pc, socks)) != NULL)
+			program_start(p);
+		if (p == NULL) {
+			log_errorx("program %s: cannot set up", pc->pc_name);
+			continue;
+		}
+		*tail = p;
+		tail = &p->p_next;
+	}
+	if ((r = state_find(st, "master", NULL)) != NULL &&
+	    state_num(r, "waiter", &n) == 0 && n >= 0)
+		upgrade_answer((int)n);
+	return 0;
+}
+
+/*
+ * The listeners of cf: each taken over from the state's descriptor of
+ * the same name, if it is still that socket, else bound anew.  Sockets
+ * systemd passed go back into sdlisten's table.
+ */
+static struct listener **
+adopt_listeners(const struct config *cf, const struct state *st)
+{
+	const struct sock_conf	 *sc;
+	const struct state_rec	 *r;
+	struct listener		**ls;
+	long long		  fd;
+	size_t			  n = 0, i;
+	char			  err[ERRBUF_LEN];
+
+	for (i = 0; i < st->st_nrecs; i++)
+		if (strcmp(st->st_recs[i].sr_kind, "sdsock") == 0 &&
+		    state_num(&st->st_recs[i], "fd", &fd) == 0 &&
+		    state_get(&st->st_recs[i], "name") != NULL)
+			(void)sdlisten_adopt(state_get(&st->st_recs[i],
+			    "name"), (int)fd);
+	for (sc = cf->cf_socks; sc != NULL; sc = sc->sc_next)
+		n++;
+	if ((ls = calloc(n + 1, sizeof(*ls))) == NULL) {
+		log_warn("upgrade: listeners");
+		return NULL;
+	}
+	for (sc = cf->cf_socks, i = 0; sc != NULL; sc = sc->sc_next, i++) {
+		r = state_find(st, "listener", sc->sc_name);
+		if (r != NULL && state_num(r, "fd", &fd) == 0 && fd >= 0) {
+			if ((ls[i] = sock_adopt(sc, (int)fd, err,
+			    sizeof(err))) != NULL)
+				continue;
+			log_warnx("upgrade: socket %s: %s: binding it anew",
+			    sc->sc_name, err);
+			close((int)fd);
+		}
+		if ((ls[i] = sock_open(sc, err, sizeof(err))) == NULL) {
+			log_errorx("socket %s: %s", sc->sc_name, err);
+			release_listeners(ls);
+			return NULL;
+		}
+	}
+	return ls;
+}
+
+/* The first record of kind (named name, if not NULL). */
+static const struct state_rec *
+state_find(const struct state *st, const char *kind, const char *name)
+{
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < st->st_nrecs; i++) {
+		if (strcmp(st->st_recs[i].sr_kind, kind) != 0)
+			continue;
+		v = state_get(&st->st_recs[i], "name");
+		if (name == NULL || (v != NULL && strcmp(v, name) == 0))
+			return &st->st_recs[i];
+	}
+	return NULL;
+}
+
+/*
+ * After the adoption, in the loop: a worker that died while no image
+ * was looking is reaped now (a SIGCHLD the old image had taken in but
+ * not handled is gone, so libev is made to look), and only then are
+ * the signals blocked across execve let in.
+ */
+static void
+master_adopted(void)
+{
+	sigset_t	none;
+	char		status[1024];
+
+	ev_feed_signal_event(EV_DEFAULT, SIGCHLD);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	status_line(status, sizeof(status));
+	log_notice("upgraded: %s", status);
+	notify_ready(status);
 }
 
 /* Close sockets (unix socket files go too), remove the pidfile, free. */
@@ -204,6 +357,8 @@ master_shutdown(int graceful)
 	rl.rl_rolls = NULL;
 	rl.rl_nrolls = 0;
 	waiters_notify(~0U, 0, "clusterd is shutting down");
+	if (upgrade_requested)
+		upgrade_done(0, "clusterd is shutting down");
 	/*
 	 * Nothing will start again: once the workers have closed their
 	 * copies, new connections are refused instead of queueing until
@@ -227,6 +382,58 @@ master_reload(void)
 		return;
 	}
 	reload_start();
+}
+
+/*
+ * SIGUSR2, clusterctl upgrade: replace clusterd by the binary it was
+ * started from, in place.  It waits for a reload or rolling restart
+ * under way, as a queued reload does.
+ */
+void
+master_upgrade(void)
+{
+	if (master_shutting_down())
+		return;
+	if (!upgrade_requested)
+		log_notice("upgrade of clusterd requested");
+	upgrade_requested = 1;
+	dirty = 1;
+}
+
+/*
+ * Call cb(arg, ok, error) when the upgrade is over; fd, the client's
+ * socket, is carried across the execve: the new image answers there
+ * that it went well.
+ */
+void
+master_upgrade_wait(reload_cb cb, void *arg, int fd)
+{
+	struct reload_waiter	*rw;
+
+	if ((rw = calloc(1, sizeof(*rw))) == NULL) {
+		cb(arg, 0, "out of memory");
+		return;
+	}
+	rw->rw_cb = cb;
+	rw->rw_arg = arg;
+	rw->rw_fd = fd;
+	rw->rw_next = upgrade_waiters;
+	upgrade_waiters = rw;
+}
+
+/* The upgrade's waiter went away: forget it. */
+void
+master_upgrade_cancel(void *arg)
+{
+	struct reload_waiter	**pp, *rw;
+
+	for (pp = &upgrade_waiters; (rw = *pp) != NULL; ) {
+		if (rw->rw_arg == arg) {
+			*pp = rw->rw_next;
+			free(rw);
+		} else
+			pp = &rw->rw_next;
+	}
 }
 
 /*
@@ -304,7 +511,8 @@ after_wakeup(struct ev_loop *loop, ev_prepare *w, int revents)
 		for (p = programs; p != NULL; p = p->p_next)
 			program_advance(p);
 		sweep_programs();
-	} while (reload_step() || slot_changes() != before || dirty);
+	} while (reload_step() || upgrade_step() ||
+	    slot_changes() != before || dirty);
 	publish_status();
 	seen_changes = slot_changes();
 	end_when_empty();
@@ -338,6 +546,233 @@ reload_step(void)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Move an upgrade on: start its check once nothing else is under way,
+ * and act on the check's outcome.  1 if anything happened.
+ */
+static int
+upgrade_step(void)
+{
+	switch (upgrade_phase()) {
+	case UPGRADE_IDLE:
+		if (!upgrade_requested || upgrade_blocked())
+			return 0;
+		if (upgrade_config_unchanged())
+			upgrade_check_start(config->cf_path);
+		return 1;
+	case UPGRADE_FAILED:
+		upgrade_done(0, upgrade_error());
+		return 1;
+	case UPGRADE_CHECKED:
+		upgrade_now();
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* An upgrade waits for a reload, a rolling restart, a removal. */
+static int
+upgrade_blocked(void)
+{
+	struct program	*p;
+
+	if (phase == PHASE_STARTING || rl.rl_active || rl.rl_queued)
+		return 1;
+	for (p = programs; p != NULL; p = p->p_next)
+		if (p->p_state == PROGRAM_ROLLING ||
+		    p->p_state == PROGRAM_REMOVED)
+			return 1;
+	return 0;
+}
+
+/*
+ * The new image reads the configuration file again, so it must hold
+ * what runs: not changed since it was loaded, and no program on its
+ * previous configuration after a failed reload.  Else the upgrade
+ * fails, and says what to do.
+ */
+static int
+upgrade_config_unchanged(void)
+{
+	struct config	*cf;
+	struct program	*p;
+	char		*errors = NULL;
+	int		 same;
+
+	for (p = programs; p != NULL; p = p->p_next)
+		if (p->p_failed != NULL) {
+			upgrade_done(0, "a program is on its previous "
+			    "configuration because the last reload failed: "
+			    "fix the file and reload, then upgrade");
+			return 0;
+		}
+	if ((cf = config_load(config->cf_path, &errors)) == NULL) {
+		free(errors);
+		upgrade_done(0, "the configuration file no longer loads: "
+		    "fix it and reload, then upgrade");
+		return 0;
+	}
+	same = cf->cf_digest == config->cf_digest;
+	config_release(cf);
+	if (!same)
+		upgrade_done(0, "the configuration file has changed since "
+		    "it was loaded: reload first, then upgrade");
+	return same;
+}
+
+/*
+ * The check passed: write the state, and exec the new binary in its
+ * place.  Returns only if the execve failed; then nothing has changed.
+ */
+static void
+upgrade_now(void)
+{
+	struct state_out	 so;
+	char			 arg[64], *argv[16], status[1024];
+	int			*keep = NULL, fd, i, n = 0;
+	size_t			 nkeep = 0;
+
+	if ((fd = memfd_create("clusterd-state", MFD_CLOEXEC)) == -1) {
+		upgrade_done(0, strerror(errno));
+		return;
+	}
+	memset(&so, 0, sizeof(so));
+	so.so_config_path = config->cf_path;
+	so.so_digest = config->cf_digest;
+	so.so_seq = rl.rl_seq;
+	so.so_socks = socks;
+	so.so_programs = programs;
+	so.so_control_fd = hooks.mh_control_fd != NULL ?
+	    hooks.mh_control_fd(&so.so_control_path) : -1;
+	so.so_waiter_fd = upgrade_waiters != NULL ? upgrade_waiters->rw_fd :
+	    -1;
+	if (state_write(fd, &so) == -1 || upgrade_fds(&keep, &nkeep, fd) ==
+	    -1) {
+		close(fd);
+		free(keep);
+		upgrade_done(0, "cannot write the state");
+		return;
+	}
+	snprintf(arg, sizeof(arg), "--upgrade-from=%d", fd);
+	argv[n++] = (char *)upgrade_path();
+	argv[n++] = (char *)"-c";
+	argv[n++] = config->cf_path;
+	argv[n++] = arg;
+	for (i = 0; i < verbosity && n < 14; i++)
+		argv[n++] = (char *)"-v";
+	for (i = 0; i > verbosity && n < 14; i--)
+		argv[n++] = (char *)"-q";
+	argv[n] = NULL;
+	log_notice("upgrade: executing %s", upgrade_path());
+	notify_reloading();
+	(void)upgrade_exec(argv, keep, nkeep);
+	snprintf(status, sizeof(status), "execve %s: %s", upgrade_path(),
+	    strerror(errno));
+	close(fd);
+	free(keep);
+	upgrade_done(0, status);
+	status_line(status, sizeof(status));
+	notify_ready(status);
+}
+
+/* Add fd to the growing array *v of *n. */
+static int
+fds_add(int **v, size_t *n, int fd)
+{
+	int	*grown;
+
+	if (fd < 0)
+		return 0;
+	if ((grown = reallocarray(*v, *n + 1, sizeof(**v))) == NULL)
+		return -1;
+	*v = grown;
+	grown[(*n)++] = fd;
+	return 0;
+}
+
+/*
+ * Every descriptor the state names, and the state's own: the ones kept
+ * open across the execve.
+ */
+static int
+upgrade_fds(int **keepp, size_t *np, int state_fd)
+{
+	struct listener		*l;
+	struct program		*p;
+	struct slot		*sl;
+	struct worker		*w;
+	struct reload_waiter	*rw;
+	const char		*name;
+	int			 fd, i, j, rc = 0;
+	size_t			 k;
+
+	*keepp = NULL;
+	*np = 0;
+	rc |= fds_add(keepp, np, state_fd);
+	for (l = sock_first(); l != NULL; l = l->l_next)
+		rc |= fds_add(keepp, np, l->l_fd);
+	for (p = programs; p != NULL; p = p->p_next) {
+		for (i = 0; i < p->p_nslots; i++)
+			for (k = 0; k < p->p_slots[i]->sl_nsocks; k++)
+				rc |= fds_add(keepp, np,
+				    p->p_slots[i]->sl_socks[k].ss_fd);
+		for (sl = p->p_draining; sl != NULL; sl = sl->sl_link)
+			for (k = 0; k < sl->sl_nsocks; k++)
+				rc |= fds_add(keepp, np,
+				    sl->sl_socks[k].ss_fd);
+	}
+	for (w = worker_first(); w != NULL; w = w->w_next) {
+		if (ev_is_active(&w->w_ipc_io))
+			rc |= fds_add(keepp, np, w->w_ipc_io.fd);
+		if (ev_is_active(&w->w_exec_io))
+			rc |= fds_add(keepp, np, w->w_exec_io.fd);
+	}
+	for (j = 0; (fd = sdlisten_get(j, &name)) != -1; j++)
+		rc |= fds_add(keepp, np, fd);
+	if (hooks.mh_control_fd != NULL)
+		rc |= fds_add(keepp, np, hooks.mh_control_fd(&name));
+	for (rw = upgrade_waiters; rw != NULL; rw = rw->rw_next)
+		rc |= fds_add(keepp, np, rw->rw_fd);
+	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * The upgrade is over here: it failed (ok 0, why), or the new image
+ * runs and the old one is gone (this is not called then).
+ */
+static void
+upgrade_done(int ok, const char *why)
+{
+	struct reload_waiter	*rw;
+
+	if (!ok)
+		log_errorx("upgrade failed: %s; clusterd goes on unchanged",
+		    why);
+	while ((rw = upgrade_waiters) != NULL) {
+		upgrade_waiters = rw->rw_next;
+		rw->rw_cb(rw->rw_arg, ok, why);
+		free(rw);
+	}
+	upgrade_requested = 0;
+	upgrade_reset();
+}
+
+/*
+ * The new image, once it has taken over: the clusterctl that asked for
+ * the upgrade learns that it is done, on the socket the old image left.
+ */
+static void
+upgrade_answer(int fd)
+{
+	static const char	ok[] = "{\"ok\":true}\n";
+
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_debug("upgrade: answer the client: %s", strerror(errno));
+	close(fd);
 }
 
 /* Removed programs go once their last worker has. */
@@ -451,6 +886,8 @@ watch_signals(void)
 	ev_signal_init(&sig_hup, on_hup, SIGHUP);
 	ev_signal_init(&sig_ttin, on_scale, SIGTTIN);
 	ev_signal_init(&sig_ttou, on_scale, SIGTTOU);
+	ev_signal_init(&sig_usr2, on_usr2, SIGUSR2);
+	ev_signal_start(EV_DEFAULT, &sig_usr2);
 	ev_signal_start(EV_DEFAULT, &sig_ttin);
 	ev_signal_start(EV_DEFAULT, &sig_ttou);
 	ev_signal_start(EV_DEFAULT, &sig_term);
@@ -471,7 +908,8 @@ on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	if (!worker_reaped(w->rpid, w->rstatus))
+	if (!worker_reaped(w->rpid, w->rstatus) &&
+	    !upgrade_reaped(w->rpid, w->rstatus))
 		log_debug("reaped process %ld (not a worker)", (long)w->rpid);
 	dirty = 1;
 }
@@ -509,6 +947,16 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	(void)w;
 	master_reload();
+}
+
+static void
+on_usr2(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	(void)w;
+	log_notice("SIGUSR2: upgrade");
+	master_upgrade();
 }
 
 /* SIGTTIN: one worker more for every program; SIGTTOU: one fewer. */
@@ -681,8 +1129,8 @@ reload_globals(struct config *cf)
 	const char	*oldpid = config->cf_pidfile;
 
 	log_setlevel(cf->cf_log_level + verbosity);
-	if (on_config != NULL)
-		on_config(cf);
+	if (hooks.mh_config != NULL)
+		hooks.mh_config(cf);
 	if (cf->cf_pidfile != NULL && (oldpid == NULL ||
 	    strcmp(oldpid, cf->cf_pidfile) != 0)) {
 		if (pidfile_write(cf->cf_pidfile) == -1) {

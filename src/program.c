@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -44,6 +45,12 @@ static void	roll_end(struct program *, enum roll_end, const char *);
 static void	post_all(struct program *, enum slot_event);
 static void	sweep_draining(struct program *);
 static int	target_slots(const struct prog_conf *);
+static void	adopt_record(struct program *, const struct state_rec *);
+static void	adopt_slot(struct program *, const struct state_rec *, int,
+		    int);
+static struct slot *find_slot(struct program *, int, int);
+static void	adopt_slot_sock(struct program *, struct slot *,
+		    const struct state_rec *);
 
 /*
  * The runtime side of one [program:NAME]: its sockets are looked up among
@@ -68,6 +75,140 @@ program_create(struct prog_conf *pc, struct listener **listeners)
 		return NULL;
 	}
 	return p;
+}
+
+/*
+ * An upgrade: the program as the old image left it (the records of st
+ * that name it), on configuration pc.  Its slots, their reuseport
+ * sockets and workers are taken over; a socket that is not what it
+ * should be is bound anew.  NULL if st knows nothing of the program.
+ */
+struct program *
+program_adopt(struct prog_conf *pc, struct listener **listeners,
+    const struct state *st)
+{
+	const struct state_rec	*r;
+	struct program		*p;
+	size_t			 i;
+	int			 ps;
+	long long		 n;
+
+	for (i = 0; i < st->st_nrecs; i++) {
+		const char *name = state_get(&st->st_recs[i], "name");
+
+		if (strcmp(st->st_recs[i].sr_kind, "program") == 0 &&
+		    name != NULL && strcmp(name, pc->pc_name) == 0)
+			break;
+	}
+	if (i == st->st_nrecs || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	r = &st->st_recs[i];
+	ps = state_program_state(r, "state");
+	p->p_state = ps == PROGRAM_STOPPED ? PROGRAM_STOPPED : PROGRAM_RUNNING;
+	p->p_epoch = state_num(r, "epoch", &n) == 0 ? (unsigned)n : 1;
+	if (binding_make(&p->p_cur, pc, listeners) == -1) {
+		free(p);
+		return NULL;
+	}
+	p->p_name = pc->pc_name;
+	for (i = 0; i < st->st_nrecs; i++)
+		adopt_record(p, &st->st_recs[i]);
+	sync_sockets(p);
+	if (p->p_nslots == 0 && resize(p, target_slots(pc)) == 0)
+		program_start(p);
+	return p;
+}
+
+/* One record of the state, if it is about p: a slot, socket or worker. */
+static void
+adopt_record(struct program *p, const struct state_rec *r)
+{
+	struct slot	*sl;
+	long long	 index, draining = 0;
+	const char	*prog = state_get(r, "prog");
+
+	if (prog == NULL || strcmp(prog, p->p_name) != 0 ||
+	    state_num(r, strcmp(r->sr_kind, "slot") == 0 ? "index" :
+	    strcmp(r->sr_kind, "worker") == 0 ? "slot" : "index",
+	    &index) == -1)
+		return;
+	(void)state_num(r, "draining", &draining);
+	if (strcmp(r->sr_kind, "slot") == 0) {
+		adopt_slot(p, r, (int)index, (int)draining);
+		return;
+	}
+	if ((sl = find_slot(p, (int)index, (int)draining)) == NULL)
+		return;
+	if (strcmp(r->sr_kind, "slotsock") == 0)
+		adopt_slot_sock(p, sl, r);
+	else if (strcmp(r->sr_kind, "worker") == 0)
+		(void)slot_adopt_worker(sl, r);
+}
+
+/* Slots come in order, 0 first; draining ones go to their list. */
+static void
+adopt_slot(struct program *p, const struct state_rec *r, int index,
+    int draining)
+{
+	struct slot	**slots, *sl;
+
+	if ((!draining && index != p->p_nslots) ||
+	    (sl = slot_adopt(p, r)) == NULL) {
+		log_warnx("%s: upgrade: slot %d cannot be taken over",
+		    p->p_name, index);
+		return;
+	}
+	if (draining) {
+		sl->sl_link = p->p_draining;
+		p->p_draining = sl;
+		return;
+	}
+	if ((slots = reallocarray(p->p_slots, (size_t)p->p_nslots + 1,
+	    sizeof(*slots))) == NULL) {
+		slot_free(sl);
+		return;
+	}
+	p->p_slots = slots;
+	p->p_slots[p->p_nslots++] = sl;
+}
+
+static struct slot *
+find_slot(struct program *p, int index, int draining)
+{
+	struct slot	*sl;
+
+	if (!draining)
+		return index < p->p_nslots ? p->p_slots[index] : NULL;
+	for (sl = p->p_draining; sl != NULL; sl = sl->sl_link)
+		if (sl->sl_index == index)
+			return sl;
+	return NULL;
+}
+
+/* A reuseport socket of a slot, checked before it is kept. */
+static void
+adopt_slot_sock(struct program *p, struct slot *sl,
+    const struct state_rec *r)
+{
+	const char	*name = state_get(r, "listener");
+	struct listener	*l = NULL;
+	long long	 fd;
+	size_t		 i;
+	char		 err[ERRBUF_LEN];
+
+	if (state_num(r, "fd", &fd) == -1 || fd < 0 || name == NULL)
+		return;
+	for (i = 0; i < p->p_cur.b_conf->pc_nsockets; i++)
+		if (strcmp(p->p_cur.b_socks[i]->l_name, name) == 0)
+			l = p->p_cur.b_socks[i];
+	if (l == NULL || !l->l_reuseport || sock_check_fd((int)fd, &l->l_addr,
+	    1, err, sizeof(err)) == -1 || slot_adopt_sock(sl, l,
+	    (int)fd) == -1) {
+		log_warnx("%s[%d]: upgrade: its socket %s%s%s: binding it "
+		    "anew", p->p_name, sl->sl_index, name, l != NULL ? ": " :
+		    " is no longer configured", l != NULL ? err : "");
+		close((int)fd);
+	}
 }
 
 /*

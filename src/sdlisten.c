@@ -232,3 +232,36 @@ sdlisten_unsetenv(void)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 }
+
+/*
+ * An upgrade carries the table: the i-th passed socket's descriptor and
+ * name (-1 past the end) ...
+ */
+int
+sdlisten_get(int i, const char **name)
+{
+	if (i < 0 || i >= nsdsocks)
+		return -1;
+	*name = sdsocks[i].sd_name;
+	return sdsocks[i].sd_fd;
+}
+
+/* ... and the new image puts each one back (-1, logged, if it cannot). */
+int
+sdlisten_adopt(const char *name, int fd)
+{
+	struct sdsock	*grown;
+	char		*copy;
+
+	if ((copy = strdup(name)) == NULL || (grown = reallocarray(sdsocks,
+	    (size_t)nsdsocks + 1, sizeof(*grown))) == NULL) {
+		log_error("upgrade: systemd's socket \"%s\"", name);
+		free(copy);
+		return -1;
+	}
+	sdsocks = grown;
+	sdsocks[nsdsocks].sd_fd = fd;
+	sdsocks[nsdsocks].sd_name = copy;
+	nsdsocks++;
+	return 0;
+}

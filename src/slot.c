@@ -218,6 +218,130 @@ slot_create(struct program *p, int index)
 }
 
 /*
+ * An upgrade: slot index of p as the old image had it (its record r):
+ * idle state, streak, counts, last exit, backoff deadline.  Its sockets
+ * and workers follow (slot_adopt_sock, slot_adopt_worker).
+ */
+struct slot *
+slot_adopt(struct program *p, const struct state_rec *r)
+{
+	struct slot	*sl;
+	long long	 n;
+	double		 at;
+	int		 st, cause;
+	const char	*ex;
+
+	if (state_num(r, "index", &n) == -1 || n < 0 ||
+	    (sl = calloc(1, sizeof(*sl))) == NULL)
+		return NULL;
+	sl->sl_prog = p;
+	sl->sl_index = (int)n;
+	st = state_life(r, "idle");
+	sl->sl_idle = st == ST_BACKOFF ? ST_BACKOFF : ST_STOPPED;
+	timer_init(&sl->sl_timer, slot_timer_fired, sl);
+	if (state_num(r, "streak", &n) == 0)
+		sl->sl_streak = (unsigned)n;
+	if (state_num(r, "failepoch", &n) == 0)
+		sl->sl_fail_epoch = (unsigned)n;
+	if (state_num(r, "crashes", &n) == 0)
+		sl->sl_crashes = (unsigned)n;
+	if (state_num(r, "replaced", &n) == 0)
+		sl->sl_replaced = (unsigned)n;
+	(void)state_time(r, "hold", &sl->sl_hold_until);
+	if ((ex = state_get(r, "exit")) != NULL && sscanf(ex, "%d,%d,%d,%lf",
+	    &sl->sl_last_exit.en_valid, &sl->sl_last_exit.en_status, &cause,
+	    &sl->sl_last_exit.en_uptime) == 4)
+		sl->sl_last_exit.en_cause = (enum kill_cause)cause;
+	if (sl->sl_idle == ST_BACKOFF) {
+		if (state_time(r, "timer", &at) == -1 || at <= 0)
+			at = clock_now();
+		timer_start(&sl->sl_timer, at - clock_now());
+	}
+	return sl;
+}
+
+/* An upgrade: the slot's reuseport socket for l, already open at fd. */
+int
+slot_adopt_sock(struct slot *sl, struct listener *l, int fd)
+{
+	struct slot_sock	*ss;
+
+	ss = reallocarray(sl->sl_socks, sl->sl_nsocks + 1, sizeof(*ss));
+	if (ss == NULL)
+		return -1;
+	sl->sl_socks = ss;
+	ss[sl->sl_nsocks].ss_listener = l;
+	ss[sl->sl_nsocks].ss_fd = fd;
+	sl->sl_nsocks++;
+	return 0;
+}
+
+/*
+ * An upgrade: a worker of the slot as the old image had it (record r):
+ * its role (current, next, leaving), state and timers, its IPC channel
+ * and what it had said.  It runs the program's current configuration
+ * from now on.  -1 if the record makes no sense (logged).
+ */
+int
+slot_adopt_worker(struct slot *sl, const struct state_rec *r)
+{
+	struct spawn_req	 req;
+	struct worker		*w;
+	const char		*role = state_get(r, "role"), *text;
+	long long		 pid, n, ipc = -1, exec = -1, bad = 0;
+	double			 started = clock_now(), at;
+	int			 st = state_life(r, "state");
+
+	if (role == NULL || state_num(r, "pid", &pid) == -1 || pid <= 1 ||
+	    st < ST_STARTING) {
+		log_warnx("%s[%d]: upgrade: a worker record without its "
+		    "pid, role or state", SL_NAME(sl), sl->sl_index);
+		return -1;
+	}
+	(void)state_time(r, "started", &started);
+	(void)state_num(r, "ipc", &ipc);
+	(void)state_num(r, "exec", &exec);
+	(void)state_num(r, "bad", &bad);
+	memset(&req, 0, sizeof(req));
+	req.sr_conf = SL_CONF(sl);
+	req.sr_slot = sl->sl_index;
+	if ((w = worker_adopt(&req, (pid_t)pid, started, worker_news, sl,
+	    (int)exec)) == NULL)
+		return -1;
+	w->w_state = (enum life_state)st;
+	if (state_num(r, "cause", &n) == 0)
+		w->w_cause = (enum kill_cause)n;
+	if (state_num(r, "epoch", &n) == 0)
+		w->w_epoch = (unsigned)n;
+	if (state_num(r, "reaped", &n) == 0)
+		w->w_reaped = (int)n;
+	if (state_num(r, "status", &n) == 0)
+		w->w_status = (int)n;
+	(void)state_time(r, "ready", &w->w_ready_at);
+	if ((text = state_get(r, "text")) != NULL)
+		snprintf(w->w_text, sizeof(w->w_text), "%s", text);
+	if (ipc >= 0 && ipc_adopt(w, (int)ipc, state_get(r, "ipcbuf"),
+	    state_len(r, "ipcbuf"), (int)bad) == -1)
+		log_warnx("%s[%d] (pid %ld): upgrade: its IPC channel is "
+		    "lost", W_NAME(w), w->w_index, W_PID(w));
+	timer_init(&w->w_timer, worker_timer_fired, w);
+	timer_init(&w->w_uptime, worker_uptime_fired, w);
+	if (state_time(r, "timer", &at) == 0 && at > 0)
+		timer_start(&w->w_timer, at - clock_now());
+	if (state_time(r, "uptime", &at) == 0 && at > 0)
+		timer_start(&w->w_uptime, at - clock_now());
+	if (strcmp(role, "cur") == 0 && sl->sl_cur == NULL)
+		sl->sl_cur = w;
+	else if (strcmp(role, "next") == 0 && sl->sl_next == NULL)
+		sl->sl_next = w;
+	else {
+		w->w_sibling = sl->sl_leaving;
+		sl->sl_leaving = w;
+	}
+	return 0;
+}
+
+/*
  * Free a slot and its reuseport sockets.  Its workers are normally gone
  * (slot_empty); any record still there is dropped without a signal.
  */

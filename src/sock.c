@@ -82,6 +82,85 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 }
 
 /*
+ * An upgrade: is fd the socket la names, as the old image left it?  A
+ * stream socket, listening (unless it only holds a reuseport port), on
+ * that port or unix path.  0, or -1 with the reason in err.
+ */
+int
+sock_check_fd(int fd, const struct listen_addr *la, int listening,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 len = sizeof(ss), olen = sizeof(int);
+	struct stat		 st;
+	int			 type, acc;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "fd %d is not a socket", fd);
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) == -1 ||
+	    type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+	    &acc, &olen) == -1 || acc != listening ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "fd %d is not a %s stream socket", fd,
+		    listening ? "listening" : "bound");
+		return -1;
+	}
+	switch (la->la_kind) {
+	case ADDR_TCP:
+		if ((ss.ss_family == AF_INET && ntohs(sin->sin_port) ==
+		    la->la_port) || (ss.ss_family == AF_INET6 &&
+		    ntohs(sin6->sin6_port) == la->la_port))
+			return 0;
+		break;
+	case ADDR_UNIX:
+		if (ss.ss_family == AF_UNIX &&
+		    strcmp(sun->sun_path, la->la_path) == 0)
+			return 0;
+		break;
+	default:
+		return 0;	/* systemd's: whatever it passed */
+	}
+	snprintf(err, errlen, "fd %d is bound to another address", fd);
+	return -1;
+}
+
+/*
+ * An upgrade: the listener for sc, whose socket is open at fd already;
+ * NULL (err says why) if fd is not that socket.
+ */
+struct listener *
+sock_adopt(const struct sock_conf *sc, int fd, char *err, size_t errlen)
+{
+	struct listener	*l;
+
+	if (sock_check_fd(fd, &sc->sc_addr, !sc->sc_reuseport, err,
+	    errlen) == -1)
+		return NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->l_name = strdup(sc->sc_name)) == NULL ||
+	    (l->l_listen = strdup(sc->sc_listen)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		if (l != NULL)
+			free(l->l_name);
+		free(l);
+		return NULL;
+	}
+	l->l_addr = sc->sc_addr;
+	l->l_backlog = sc->sc_backlog;
+	l->l_reuseport = sc->sc_reuseport;
+	l->l_fd = fd;
+	l->l_refs = 1;
+	l->l_next = open_listeners;
+	open_listeners = l;
+	return l;
+}
+
+/*
  * Listeners are shared by the master's configuration and every program
  * configuration that names them; the last one to let go closes it.
  */

@@ -104,6 +104,47 @@ worker_reaped(pid_t pid, int status)
 	return 1;
 }
 
+/*
+ * The record of a worker that runs already: a new image of clusterd
+ * takes over the workers of the old one (an upgrade).  Its IPC channel
+ * and exec-status pipe, if it had them, are the descriptors given.
+ */
+struct worker *
+worker_adopt(const struct spawn_req *req, pid_t pid, double started,
+    worker_cb cb, struct slot *sl, int exec_fd)
+{
+	struct worker	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("%s[%d] (pid %ld): cannot take over",
+		    req->sr_conf->pc_name, req->sr_slot, (long)pid);
+		return NULL;
+	}
+	w->w_conf = req->sr_conf;
+	w->w_slot = sl;
+	w->w_index = req->sr_slot;
+	w->w_cb = cb;
+	w->w_pid = pid;
+	w->w_started = started;
+	config_hold(w->w_conf->pc_cfg);
+	if (exec_fd != -1) {
+		ev_io_init(&w->w_exec_io, worker_exec_status, exec_fd,
+		    EV_READ);
+		w->w_exec_io.data = w;
+		ev_io_start(EV_DEFAULT, &w->w_exec_io);
+	}
+	w->w_next = workers;
+	workers = w;
+	return w;
+}
+
+/* Every worker not yet freed, for an upgrade's bookkeeping. */
+struct worker *
+worker_first(void)
+{
+	return workers;
+}
+
 /* A signal to the worker's process only. */
 void
 worker_signal(struct worker *w, int sig)

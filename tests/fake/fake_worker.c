@@ -23,6 +23,7 @@ struct fake_signal	 fake_signals[FAKE_MAX_SIGNALS];
 int			 fake_nsignals;
 
 static struct fake_rec	*recs;
+static struct worker	*wlist;		/* via w_next, as worker.c keeps */
 static struct worker	*last;
 static pid_t		 next_pid = 1000;
 
@@ -44,6 +45,7 @@ fake_reset(void)
 	fake_nspawned = 0;
 	fake_nsignals = 0;
 	recs = NULL;
+	wlist = NULL;
 	last = NULL;
 	next_pid = 1000;
 }
@@ -71,6 +73,8 @@ worker_spawn(const struct spawn_req *req, worker_cb cb, struct slot *sl)
 	r->fr_w = w;
 	r->fr_next = recs;
 	recs = r;
+	w->w_next = wlist;
+	wlist = w;
 	last = w;
 	fake_nspawned++;
 	return w;
@@ -128,7 +132,13 @@ void
 worker_free(struct worker *w)
 {
 	struct fake_rec	**pp, *r;
+	struct worker	**wp;
 
+	for (wp = &wlist; *wp != NULL; wp = &(*wp)->w_next)
+		if (*wp == w) {
+			*wp = w->w_next;
+			break;
+		}
 	for (pp = &recs; (r = *pp) != NULL; pp = &r->fr_next)
 		if (r->fr_w == w) {
 			*pp = r->fr_next;
@@ -228,4 +238,24 @@ fake_live(void)
 	for (r = recs; r != NULL; r = r->fr_next)
 		n++;
 	return n;
+}
+
+struct worker *
+worker_adopt(const struct spawn_req *req, pid_t pid, double started,
+    worker_cb cb, struct slot *sl, int exec_fd)
+{
+	struct worker	*w;
+
+	(void)exec_fd;
+	if ((w = worker_spawn(req, cb, sl)) != NULL) {
+		w->w_pid = pid;
+		w->w_started = started;
+	}
+	return w;
+}
+
+struct worker *
+worker_first(void)
+{
+	return wlist;
 }
