@@ -680,6 +680,8 @@ void		 notify_ready(const char *);
 void		 notify_reloading(void);
 void		 notify_stopping(void);
 void		 notify_status(const char *);
+void		 notify_fdstore(const char *, int);
+void		 notify_fdstore_remove(const char *);
 
 /* sdlisten.c: sockets systemd passed to clusterd itself. */
 int		 sdlisten_init(void);

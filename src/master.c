@@ -123,6 +123,7 @@ static void	waiters_notify(unsigned, int, const char *);
 static int	any_rolling(void);
 static struct listener **open_listeners(const struct config *, int);
 static struct listener *find_listener(const struct sock_conf *, int);
+static struct listener *from_fdstore(const struct sock_conf *);
 static int	same_address(const struct listen_addr *,
 		    const struct listen_addr *);
 static void	adopt_listener(struct listener *, const struct sock_conf *);
@@ -1056,9 +1057,11 @@ reload_apply(struct config *cf)
 	for (i = 0; socks[i] != NULL; i++) {
 		for (j = 0; kept[j] != NULL && kept[j] != socks[i]; j++)
 			;
-		if (kept[j] == NULL)
+		if (kept[j] == NULL) {
 			log_notice("socket %s (%s) is no longer configured: "
 			    "closed", socks[i]->l_name, socks[i]->l_listen);
+			notify_fdstore_remove(socks[i]->l_name);
+		}
 	}
 	release_listeners(socks);
 	socks = kept;
@@ -1227,6 +1230,8 @@ open_listeners(const struct config *cf, int first)
 			sock_hold(ls[i]);
 			continue;
 		}
+		if ((ls[i] = from_fdstore(sc)) != NULL)
+			continue;
 		if ((ls[i] = sock_open(sc, err, sizeof(err))) == NULL) {
 			if (first)
 				log_errorx("socket %s: %s", sc->sc_name, err);
@@ -1240,11 +1245,39 @@ open_listeners(const struct config *cf, int first)
 		}
 		log_info("socket %s: listening on %s", ls[i]->l_name,
 		    ls[i]->l_listen);
+		notify_fdstore(ls[i]->l_name, ls[i]->l_fd);
 	}
 	for (sc = cf->cf_socks, i = 0; !first && sc != NULL;
 	    sc = sc->sc_next, i++)
 		adopt_listener(ls[i], sc);
 	return ls;
+}
+
+/*
+ * A socket that systemd's file descriptor store handed back under sc's
+ * name (clusterd crashed and was started again): taken over, queued
+ * connections and all, if it is still that socket; NULL otherwise.
+ */
+static struct listener *
+from_fdstore(const struct sock_conf *sc)
+{
+	struct listener	*l;
+	char		 err[ERRBUF_LEN];
+	int		 fd;
+
+	if (sc->sc_addr.la_kind == ADDR_SYSTEMD || !sdlisten_has(sc->sc_name))
+		return NULL;
+	if ((fd = sdlisten_take(sc->sc_name, err, sizeof(err))) == -1)
+		return NULL;
+	if ((l = sock_adopt(sc, fd, err, sizeof(err))) == NULL) {
+		log_warnx("socket %s: the one systemd kept: %s: binding it "
+		    "anew", sc->sc_name, err);
+		close(fd);
+		return NULL;
+	}
+	log_info("socket %s: taken back from systemd (%s)", l->l_name,
+	    l->l_listen);
+	return l;
 }
 
 /*

@@ -15,6 +15,7 @@
  */
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -118,6 +119,58 @@ notify_stopping(void)
 	if (notify_fd == -1)
 		return;
 	notify_send("STOPPING=1");
+}
+
+/*
+ * systemd's file descriptor store: keep fd there under name, so that
+ * systemd hands it back (LISTEN_FDS, LISTEN_FDNAMES) if clusterd
+ * itself crashes and is started again.  Needs FileDescriptorStoreMax=
+ * in the unit; without it systemd drops the descriptor.
+ */
+void
+notify_fdstore(const char *name, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	char		 msg[NAME_MAXLEN + 32];
+
+	if (notify_fd == -1)
+		return;
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	iov.iov_base = msg;
+	iov.iov_len = strlen(msg);
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_name = &notify_sun;
+	mh.msg_namelen = notify_sunlen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(notify_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_warn("notify: FDSTORE %s", name);
+}
+
+/* A socket a reload dropped leaves the store too. */
+void
+notify_fdstore_remove(const char *name)
+{
+	char	msg[NAME_MAXLEN + 40];
+
+	if (notify_fd == -1)
+		return;
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
+	notify_send(msg);
 }
 
 /*
