@@ -55,6 +55,9 @@ TEST_BINS  = $(UNIT_SRCS:tests/%.c=$(B)/tests/%) \
 	     $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
 WORKER_BINS = $(patsubst tests/workers/%.c,$(B)/tests/workers/%,\
 	     $(wildcard tests/workers/*.c))
+# A stand-in Node.js cluster primary on src/nodecl.c (tests/nodeprimary.c).
+NODEPRIMARY = $(B)/tests/workers/nodeprimary
+WORKER_BINS += $(NODEPRIMARY)
 EXAMPLE_BINS = $(B)/examples/hello
 
 .PHONY: all deps run check unit integration units install uninstall clean \
@@ -164,6 +167,10 @@ $(B)/tests/check_daemon_ctl: $(B)/src/json.o
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(NODEPRIMARY): $(B)/tests/nodeprimary.o $(B)/src/nodecl.o $(B)/src/json.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(B)/tests/workers/%: tests/workers/%.c include/clusterd.h
 	@mkdir -p $(@D)

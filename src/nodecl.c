@@ -248,6 +248,9 @@ on_ack(struct nodecl *nc, int ok, struct nodecl_result *res)
 	}
 	if (nc->nc_nacks < NODECL_RETRIES) {
 		res->nr_tries = ++nc->nc_nacks;
+		snprintf(res->nr_text, sizeof(res->nr_text), "the worker did "
+		    "not receive its server handle: sending it again (%u of %d)",
+		    res->nr_tries, NODECL_RETRIES);
 		return NODECL_HANDLE_NACK;
 	}
 	handle_lost(nc, res);
