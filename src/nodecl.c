@@ -249,8 +249,8 @@ on_ack(struct nodecl *nc, int ok, struct nodecl_result *res)
 	if (nc->nc_nacks < NODECL_RETRIES) {
 		res->nr_tries = ++nc->nc_nacks;
 		snprintf(res->nr_text, sizeof(res->nr_text), "the worker did "
-		    "not receive its server handle: sending it again (%u of %d)",
-		    res->nr_tries, NODECL_RETRIES);
+		    "not receive its server handle: sending it again "
+		    "(%u of %d)", res->nr_tries, NODECL_RETRIES);
 		return NODECL_HANDLE_NACK;
 	}
 	handle_lost(nc, res);
@@ -357,10 +357,11 @@ serve(struct nodecl *nc, const struct query *q,
 		data = s->ns_data;
 		datalen = strlen(data);
 	}
-	text = line_make(&len, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\","
-	    "\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"errno\":0,\"key\":%s,"
-	    "\"ack\":%lld,\"data\":%.*s,\"seq\":%llu}}\n", key, q->q_seq,
-	    (int)datalen, data, nc->nc_seq);
+	text = line_make(&len, "{\"cmd\":\"NODE_HANDLE\","
+	    "\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\","
+	    "\"errno\":0,\"key\":%s,\"ack\":%lld,\"data\":%.*s,"
+	    "\"seq\":%llu}}\n", key, q->q_seq, (int)datalen, data,
+	    nc->nc_seq);
 	if (text == NULL || queue_push(nc, text, len, s->ns_fd, 1, k) == -1) {
 		free(text);
 		return drop(res, "queryServer: out of memory");

@@ -38,7 +38,8 @@ enum nodecl_sock_kind {
 struct nodecl_sock {
 	const char		*ns_name;	/* for keys and messages */
 	enum nodecl_sock_kind	 ns_kind;
-	const char		*ns_host;	/* TCP: as configured, NULL: any */
+	const char		*ns_host;	/* TCP: as configured, or NULL:
+						   any address */
 	int			 ns_port;	/* TCP */
 	const char		*ns_path;	/* UNIX: absolute */
 	int			 ns_child_fd;	/* its number in the worker */
@@ -94,7 +95,7 @@ struct nodecl_result {
 	const char		*nr_data;	/* SERVED: the query's data, as
 						   JSON, in the input line */
 	size_t			 nr_datalen;
-	unsigned		 nr_tries;	/* HANDLE_NACK: resends so far */
+	unsigned		 nr_tries;	/* HANDLE_NACK: resends */
 	char			 nr_text[NODECL_TEXT_MAX];
 };
 
@@ -125,8 +126,9 @@ struct nodecl {
 	struct nodecl_msg	 nc_q[NODECL_QUEUE_MAX];	/* a ring */
 	size_t			 nc_head;
 	size_t			 nc_count;
-	int			 nc_inflight;	/* the head is a handle, written,
-						   awaiting NODE_HANDLE_ACK */
+	int			 nc_inflight;	/* the head is a handle,
+						   written, awaiting
+						   NODE_HANDLE_ACK */
 	unsigned		 nc_nacks;	/* of the handle in flight */
 	unsigned		 nc_acks;	/* NODE_HANDLE_ACKs owed */
 	enum nodecl_part	 nc_part;	/* what is written halfway */

@@ -65,7 +65,8 @@ wnotify_parse(const char *buf, size_t len, struct wnotify_msg *m, char *err,
 
 	memset(m, 0, sizeof(*m));
 	if (len > WNOTIFY_DGRAM_MAX) {
-		snprintf(err, errlen, "longer than %d bytes", WNOTIFY_DGRAM_MAX);
+		snprintf(err, errlen, "longer than %d bytes",
+		    WNOTIFY_DGRAM_MAX);
 		return -1;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
@@ -74,7 +75,7 @@ wnotify_parse(const char *buf, size_t len, struct wnotify_msg *m, char *err,
 	}
 	while (line < buf + len) {
 		nl = memchr(line, '\n', (size_t)(buf + len - line));
-		n = nl != NULL ? (size_t)(nl - line) : (size_t)(buf + len - line);
+		n = (size_t)((nl != NULL ? nl : buf + len) - line);
 		if (n > 0 && parse_line(line, n, m, err, errlen) == -1)
 			return -1;
 		line += n + 1;
@@ -383,6 +384,6 @@ wnotify_stranger(struct wnotify *wn, pid_t pid, int creds)
 			    (long)wn->wn_pid);
 	}
 	if (wn->wn_foreign == WNOTIFY_LOGGED)
-		log_warnx("%s (pid %ld): further foreign sd_notify datagrams are "
-		    "not logged", wn->wn_label, (long)wn->wn_pid);
+		log_warnx("%s (pid %ld): further foreign sd_notify datagrams "
+		    "are not logged", wn->wn_label, (long)wn->wn_pid);
 }

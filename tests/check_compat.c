@@ -202,7 +202,8 @@ START_TEST(not_einhorn)
 {
 	static const char *lines[] = {
 		"ready", "suicide", "\"ready\"", "{\"cmd\":\"ready\"}",
-		"{\"act\":\"suicide\"}", "{\"command\":5}", "{\"command\":\"\"}",
+		"{\"act\":\"suicide\"}", "{\"command\":5}",
+		"{\"command\":\"\"}",
 		"{\"command\":\"worker:ack\"", "---", "---%0A", "- a%0A- b",
 		"command", "command:worker:ack", "  indented: x",
 		"---%0A  command: worker:ack", "%00command: worker:ack",

@@ -305,7 +305,8 @@ START_TEST(https_gets_its_data_back)
 	const char	 *cmd[] = { "node", src("tests/workers/node-app.js"),
 			    NULL };
 	const char	 *env[] = { listen, cert, key, NULL };
-	const char	 *gen[] = { which("openssl"), "req", "-x509", "-newkey", "ec",
+	const char	 *gen[] = { which("openssl"), "req", "-x509",
+			    "-newkey", "ec",
 			    "-pkeyopt", "ec_paramgen_curve:prime256v1",
 			    "-nodes", "-days", "1", "-subj", "/CN=localhost",
 			    "-keyout", h_path("key.pem"), "-out",

@@ -294,8 +294,9 @@ START_TEST(one_handle_in_flight)
 	/* even a line without a descriptor waits, as in Node */
 	expect_nothing();
 	/* but acknowledging a handle of the worker's goes first */
-	ck_assert_int_eq(feed("{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\","
-	    "\"msg\":{\"hello\":1},\"key\":\"x\"}"), NODECL_APP);
+	ck_assert_int_eq(feed("{\"cmd\":\"NODE_HANDLE\","
+	    "\"type\":\"net.Socket\",\"msg\":{\"hello\":1},"
+	    "\"key\":\"x\"}"), NODECL_APP);
 	ck_assert_int_eq(strncmp(res.nr_app, "{\"hello\":1}", res.nr_applen),
 	    0);
 	ck_assert_uint_eq(res.nr_applen, 11);
@@ -475,8 +476,10 @@ START_TEST(malformed_internal_messages)
 		"{\"cmd\":\"NODE_CLUSTER\",\"act\":5,\"seq\":1}",
 		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"port\":1}",
 		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"seq\":-1}",
-		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"seq\":1.5}",
-		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"seq\":\"1\"}",
+		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\","
+		    "\"seq\":1.5}",
+		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\","
+		    "\"seq\":\"1\"}",
 		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\","
 		    "\"seq\":9007199254740992}",
 		"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"exitedAfterDisconnect\"}",
@@ -521,7 +524,8 @@ START_TEST(garbage_never_crashes)
 		    "\"seq\":4}",
 		"{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":"
 		    "{\"cmd\":\"NODE_CLUSTER\"}}",
-		"{\"cmd\":\"NODE_HANDLE_ACK\"}", "{\"cmd\":\"NODE_HANDLE_NACK\"}",
+		"{\"cmd\":\"NODE_HANDLE_ACK\"}",
+		"{\"cmd\":\"NODE_HANDLE_NACK\"}",
 	};
 	char		 line[512];
 	unsigned	 r = 12345;
@@ -537,7 +541,8 @@ START_TEST(garbage_never_crashes)
 			len = (r >> 4) % (len + 1);
 		for (k = 0; k < (size_t)(i % 4); k++) {
 			r = r * 1103515245 + 12345;
-			line[(r >> 8) % (len ? len : 1)] ^= (char)(1 << (r % 8));
+			line[(r >> 8) % (len ? len : 1)] ^=
+			    (char)(1 << (r % 8));
 		}
 		if (i % 7 == 0)
 			for (k = 0; k < len; k++) {

@@ -171,7 +171,8 @@ main(int argc, char *argv[])
 			live++;
 			if (workers[i]->stop_at != 0 &&
 			    now_ms() >= workers[i]->stop_at) {
-				say("worker %d (pid %ld): stop timeout, SIGKILL",
+				say("worker %d (pid %ld): stop timeout, "
+				    "SIGKILL",
 				    workers[i]->slot, (long)workers[i]->pid);
 				kill(-workers[i]->pid, SIGKILL);
 				workers[i]->stop_at = 0;
