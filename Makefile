@@ -56,6 +56,9 @@ TEST_BINS  = $(UNIT_SRCS:tests/%.c=$(B)/tests/%) \
 	     $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
 WORKER_BINS = $(patsubst tests/workers/%.c,$(B)/tests/workers/%,\
 	     $(wildcard tests/workers/*.c))
+# A stand-in Node.js cluster primary on src/nodecl.c (tests/nodeprimary.c).
+NODEPRIMARY = $(B)/tests/workers/nodeprimary
+WORKER_BINS += $(NODEPRIMARY)
 EXAMPLE_BINS = $(B)/examples/hello
 
 .PHONY: all deps run check unit integration units install uninstall clean \
@@ -172,6 +175,10 @@ FAKE_OBJS = $(B)/tests/fake/fake_worker.o $(B)/tests/fake/fake_timer.o
 $(B)/tests/check_slot: $(B)/tests/check_slot.o $(FAKE_OBJS) \
 	    $(filter-out $(B)/src/worker.o $(B)/src/timer.o,$(LIB_OBJS))
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(NODEPRIMARY): $(B)/tests/nodeprimary.o $(B)/src/nodecl.o $(B)/src/json.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(B)/tests/workers/%: tests/workers/%.c include/clusterd.h
 	@mkdir -p $(@D)

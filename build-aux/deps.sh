@@ -24,6 +24,8 @@ if [ "$want" = test ]; then
 	have_header check.h || need check
 	command -v node >/dev/null 2>&1 || need nodejs
 	command -v python3 >/dev/null 2>&1 || need python3
+	command -v openssl >/dev/null 2>&1 || need openssl
+	command -v gunicorn >/dev/null 2>&1 || need gunicorn
 	command -v systemd-analyze >/dev/null 2>&1 || need systemd
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 fi
