@@ -12,8 +12,10 @@
 
 #include <stddef.h>
 
-#define COMPAT_EINHORN		0x1
-#define COMPAT_SERVER_STARTER	0x2
+#ifndef COMPAT_EINHORN		/* daemon.h has them too (pc_compat) */
+#define COMPAT_EINHORN		0x01
+#define COMPAT_SERVER_STARTER	0x02
+#endif
 
 #define COMPAT_PORT_MAX		4096	/* SERVER_STARTER_PORT's value */
 #define COMPAT_LINE_MAX		4096	/* an einhorn command line */
