@@ -67,8 +67,6 @@ static void	waiters_notify(unsigned, int, const char *);
 static void	sweep_programs(void);
 static int	startup_settled(void);
 static void	status_line(char *, size_t);
-static int	pidfile_write(const char *);
-static void	pidfile_remove(const char *);
 
 /*
  * Take over a loaded configuration: bind every socket, set up every
@@ -714,40 +712,4 @@ create_programs(void)
 		tail = &p->p_next;
 	}
 	return 0;
-}
-
-/* Written whole under a temporary name, then renamed into place. */
-static int
-pidfile_write(const char *path)
-{
-	char	tmp[4096];
-	int	fd, ok;
-
-	if (path == NULL)
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		log_error("pidfile: open %s", tmp);
-		return -1;
-	}
-	ok = dprintf(fd, "%ld\n", (long)getpid()) > 0;
-	if (close(fd) == -1 || !ok) {
-		log_error("pidfile: write %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		log_error("pidfile: rename %s to %s", tmp, path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-pidfile_remove(const char *path)
-{
-	if (path != NULL && unlink(path) == -1 && errno != ENOENT)
-		log_warn("unlink %s", path);
 }

@@ -435,6 +435,10 @@ int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
 
+/* pidfile.c */
+int		 pidfile_write(const char *);
+void		 pidfile_remove(const char *);
+
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
 int		 ctl_init(const char *);
 int		 ctl_reconfigure(const char *);

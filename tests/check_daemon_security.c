@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -97,6 +98,112 @@ START_TEST(test_ipc_fd_after_reset)
 }
 END_TEST
 
+/* Entries of a directory, but . and .. */
+static int
+count_entries(const char *dir)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*de;
+	int		 n = 0;
+
+	H_ASSERT(d != NULL, "opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A root-owned file with known contents, for a symlink to point to; its
+ * path in a buffer of its own (h_path's ring is reused).
+ */
+static const char *
+make_victim(const char *name)
+{
+	static char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", h_path("%s", name));
+	h_write_file(path, "precious\n");
+	H_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path,
+	    strerror(errno));
+	return path;
+}
+
+/* The victim still holds what make_victim wrote, with its mode. */
+static void
+assert_victim(const char *path)
+{
+	struct stat	 st;
+	char		*text = h_read_file(path);
+
+	H_ASSERT(text != NULL && strcmp(text, "precious\n") == 0,
+	    "%s was written: \"%s\"", path, text ? text : "(gone)");
+	free(text);
+	H_ASSERT(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 07777) == 0600, "%s: mode %o", path,
+	    (unsigned)st.st_mode);
+}
+
+/*
+ * Defect: the pidfile written through a symlink.  The names a writer
+ * might pick next to it are planted as symlinks to a root-owned file in
+ * a directory others may write (and app.pid itself is one): the victim
+ * stays as it was, app.pid is a regular file of mode 0644 holding the
+ * daemon's pid, the symlinks are left alone, and no temporary file
+ * remains.  Removed at exit.
+ */
+START_TEST(test_pidfile_symlinks)
+{
+	static const char *const planted[] = { "app.pid.tmp", "app.pid.new",
+	    ".app.pid.tmp", "app.pid~", "app.pid.lock" };
+	const char	*victim = make_victim("victim");
+	char		 want[32], *text, link[PATH_MAX];
+	struct stat	 st;
+	size_t		 i;
+	ssize_t		 n;
+	int		 rc;
+
+	H_ASSERT(mkdir(h_path("run"), 01777) == 0 &&
+	    chmod(h_path("run"), 01777) == 0, "mkdir run");
+	for (i = 0; i < sizeof(planted) / sizeof(planted[0]); i++) {
+		rc = symlink(victim, h_path("run/%s", planted[i]));
+		H_ASSERT(rc == 0, "symlink %s", planted[i]);
+	}
+	H_ASSERT(symlink(victim, h_path("run/app.pid")) == 0, "symlink");
+	h_write_config(
+	    "[clusterd]\n"
+	    "pidfile = run/app.pid\n"
+	    "[program:web]\n"
+	    "command = %s\n", h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	H_ASSERT(h_wait_reports("web.0.", 1, WAIT), "no worker");
+	assert_victim(victim);
+	H_ASSERT(lstat(h_path("run/app.pid"), &st) == 0 &&
+	    S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644,
+	    "app.pid: mode %o", (unsigned)st.st_mode);
+	snprintf(want, sizeof(want), "%ld\n", (long)h_daemon());
+	text = h_read_file(h_path("run/app.pid"));
+	H_ASSERT(text != NULL && strcmp(text, want) == 0, "app.pid: \"%s\"",
+	    text ? text : "(none)");
+	free(text);
+	for (i = 0; i < sizeof(planted) / sizeof(planted[0]); i++) {
+		n = readlink(h_path("run/%s", planted[i]), link,
+		    sizeof(link) - 1);
+		H_ASSERT(n > 0 && (size_t)n == strlen(victim) &&
+		    memcmp(link, victim, (size_t)n) == 0, "%s was changed",
+		    planted[i]);
+	}
+	H_ASSERT(count_entries(h_path("run")) == (int)(sizeof(planted) /
+	    sizeof(planted[0])) + 1, "a temporary file remains in run/");
+	H_ASSERT(h_count_in_file(h_log(), "pidfile") == 0, "pidfile errors");
+	h_stop_daemon();
+	H_ASSERT(!h_file_exists(h_path("run/app.pid")), "app.pid remains");
+	assert_victim(victim);
+}
+END_TEST
+
 static Suite *
 security_suite(void)
 {
@@ -105,6 +212,10 @@ security_suite(void)
 
 	tc = h_tcase("ipc", TEST_TIMEOUT);
 	tcase_add_test(tc, test_ipc_fd_after_reset);
+	suite_add_tcase(s, tc);
+
+	tc = h_tcase("files", TEST_TIMEOUT);
+	tcase_add_test(tc, test_pidfile_symlinks);
 	suite_add_tcase(s, tc);
 	return s;
 }
