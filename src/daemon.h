@@ -378,6 +378,7 @@ struct listener	*sock_open(const struct sock_conf *, char *, size_t);
 int		 sock_open_reuseport(const struct listener *, char *, size_t);
 void		 sock_close(struct listener *);
 int		 sock_update(struct listener *, const struct sock_conf *);
+int		 sock_clear_stale(const char *, char *, size_t);
 
 /* spawn.c */
 pid_t		 spawn_worker(const struct program *, int, const int *, int,

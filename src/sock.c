@@ -26,7 +26,6 @@ static int	tcp_open(const struct listen_addr *, const char *, int, int,
 static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
 		    const char *, int, int, int, char *, size_t);
 static int	unix_open(const struct sock_conf *, char *, size_t);
-static int	unix_clear_stale(const char *, char *, size_t);
 static int	unix_bind(int, const struct sockaddr_un *,
 		    const struct sock_conf *, char *, size_t);
 
@@ -207,8 +206,14 @@ unix_open(const struct sock_conf *sc, char *err, size_t errlen)
 		return -1;
 	}
 	strcpy(sun.sun_path, sc->sc_addr.la_path);
-	if (unix_clear_stale(sun.sun_path, err, errlen) == -1)
+	switch (sock_clear_stale(sun.sun_path, err, errlen)) {
+	case -1:
 		return -1;
+	case 1:
+		log_notice("socket %s: replaced a stale socket file %s",
+		    sc->sc_name, sun.sun_path);
+		break;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "socket %s: %s", sc->sc_listen,
 		    strerror(errno));
@@ -222,48 +227,66 @@ unix_open(const struct sock_conf *sc, char *err, size_t errlen)
 }
 
 /*
- * A socket file left by a dead process is replaced; one that something
- * still answers on is not ours to take, and a file that is not a socket
- * is never removed.
+ * The one rule for a unix socket file in the way of a bind, for the
+ * listening sockets and the control socket alike: it is stale, and
+ * removed, only when connect(2) says ECONNREFUSED (a socket file nothing
+ * listens on: its process is gone).  A connection, a full backlog
+ * (EAGAIN) or any other error (EACCES: this user may not connect, so
+ * cannot tell) leaves it alone, and so does a file that is not a socket.
+ * Returns 0 when nothing is there, 1 when a stale file was removed, or -1
+ * with the reason in err, which starts with the path.
  */
-static int
-unix_clear_stale(const char *path, char *err, size_t errlen)
+int
+sock_clear_stale(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un	sun;
 	struct stat		st;
-	int			fd, live;
+	int			fd, rc, saved;
 
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "stat %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: lstat: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket", path);
+		snprintf(err, errlen, "%s exists and is not a socket; not "
+		    "removing it", path);
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+		snprintf(err, errlen, "%s: socket: %s", path, strerror(errno));
 		return -1;
 	}
-	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-	    errno == EAGAIN;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
 	close(fd);
-	if (live) {
-		snprintf(err, errlen, "%s is in use by another process", path);
+	if (rc == 0 || saved == EAGAIN) {
+		snprintf(err, errlen, "%s is in use by another clusterd (or "
+		    "another process)", path);
 		return -1;
 	}
-	if (unlink(path) == -1) {
-		snprintf(err, errlen, "unlink stale %s: %s", path,
+	if (saved == ENOENT)
+		return 0;		/* gone meanwhile */
+	if (saved != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: connect: %s; cannot tell whether "
+		    "it is in use, not removing it", path, strerror(saved));
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: unlink stale socket file: %s", path,
 		    strerror(errno));
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
 /* The umask around bind gives the file its mode from the first instant. */

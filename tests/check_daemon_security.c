@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,158 @@ wait_log(const char *needle, int count)
 		h_sleep_ms(15);
 	}
 }
+
+/* Root, and nobody exists as uid 65534: else the test is skipped. */
+static int
+need_root(const char *test)
+{
+	struct passwd	*pw;
+
+	if (geteuid() == 0 && (pw = getpwnam("nobody")) != NULL &&
+	    pw->pw_uid == NOBODY && access(SETPRIV, X_OK) == 0)
+		return 1;
+	fprintf(stderr, "%s: needs root, setpriv and user nobody (uid %d); "
+	    "skipped\n", test, NOBODY);
+	return 0;
+}
+
+static const char *
+daemon_bin(void)
+{
+	const char	*v = getenv("CLUSTERD_BIN");
+
+	if (v == NULL || *v == '\0')
+		ck_abort_msg("CLUSTERD_BIN is not set (run through make "
+		    "integration)");
+	return v;
+}
+
+/* Start clusterd -c CONF as nobody (setpriv), with the extra args. */
+static void
+start_as_nobody(const char *a1, const char *a2)
+{
+	const char	*argv[] = { SETPRIV, "--reuid=65534", "--regid=65534",
+			    "--clear-groups", daemon_bin(), "-c", h_conf(), a1,
+			    a2, NULL };
+
+	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
+}
+
+/* The daemon exits with this status before the deadline. */
+static void
+assert_exit(int code)
+{
+	int	st = -1;
+
+	H_ASSERT(h_wait_exit(WAIT, &st), "the daemon did not exit");
+	H_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == code,
+	    "daemon wait status 0x%x, expected exit %d", st, code);
+}
+
+/* A listening unix socket at path, bound with this umask. */
+static int
+listen_unix(const char *path, mode_t mask)
+{
+	struct sockaddr_un	sun;
+	mode_t			old;
+	int			fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	H_ASSERT((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1,
+	    "socket: %s", strerror(errno));
+	old = umask(mask);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	H_ASSERT(rc == 0 && listen(fd, 4) == 0, "bind %s: %s", path,
+	    strerror(errno));
+	return fd;
+}
+
+/* Is path still the socket lfd listens on?  A connection tells. */
+static int
+still_listening(int lfd, const char *path)
+{
+	struct pollfd	pfd = { lfd, POLLIN, 0 };
+	int		c, a = -1;
+
+	if ((c = h_connect_unix(path)) == -1)
+		return 0;
+	if (poll(&pfd, 1, WAIT) == 1)
+		a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(c);
+	if (a == -1)
+		return 0;
+	close(a);
+	return 1;
+}
+
+/*
+ * Defect: a live unix socket unlinked as "stale".  Only ECONNREFUSED
+ * (a socket file nothing listens on) makes a file stale.  clusterd runs
+ * as nobody; the test listens, as root, on a socket of mode 0600 in a
+ * directory nobody may write: clusterd's connect fails with EACCES, so
+ * it cannot tell, and must neither unlink it nor start.  The same for
+ * the control socket.
+ */
+START_TEST(test_stale_eacces)
+{
+	static const char *const heads[] = {
+		"[socket:web]\nlisten = unix:socks/live.sock\n"
+		    "[program:web]\nsockets = web\n",
+		"[clusterd]\ncontrol = socks/live.sock\n"
+		    "[program:web]\n",
+	};
+	char	 sock[PATH_MAX];
+	size_t	 i;
+	int	 fd;
+
+	if (!need_root("test_stale_eacces"))
+		return;
+	H_ASSERT(mkdir(h_path("socks"), 0777) == 0 &&
+	    chmod(h_path("socks"), 0777) == 0, "mkdir socks");
+	snprintf(sock, sizeof(sock), "%s", h_path("socks/live.sock"));
+	fd = listen_unix(sock, 0077);
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		h_write_config("%scommand = %s\n", heads[i],
+		    h_worker("reporter"));
+		start_as_nobody(NULL, NULL);
+		assert_exit(1);
+		H_ASSERT(still_listening(fd, sock), "%s was replaced", sock);
+		H_ASSERT(h_count_log("connect: Permission denied") == (int)i +
+		    1, "the reason is not logged");
+		H_ASSERT(h_count_log("not removing it") == (int)i + 1,
+		    "the decision is not logged");
+	}
+	H_ASSERT(h_count_reports("web.") == 0, "a worker started");
+	close(fd);
+}
+END_TEST
+
+/* A unix socket file nothing listens on is stale: it is replaced. */
+START_TEST(test_stale_replaced)
+{
+	char	 sock[PATH_MAX], buf[256];
+
+	snprintf(sock, sizeof(sock), "%s", h_path("web.sock"));
+	close(listen_unix(sock, 0));
+	H_ASSERT(h_connect_unix(sock) == -1, "the old socket answers");
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = unix:web.sock\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n", h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	H_ASSERT(h_wait_reports("web.0.", 1, WAIT), "no worker");
+	H_ASSERT(h_request_unix(sock, "ping\n", buf, sizeof(buf), WAIT) > 0 &&
+	    strstr(buf, "hello") != NULL, "no reply: %s", buf);
+	H_ASSERT(h_count_log("replaced a stale socket file") == 1,
+	    "not logged");
+	h_stop_daemon();
+}
+END_TEST
 
 /*
  * Defect: the wrong descriptor closed after a failed recvmsg.  With
@@ -216,6 +369,11 @@ security_suite(void)
 
 	tc = h_tcase("files", TEST_TIMEOUT);
 	tcase_add_test(tc, test_pidfile_symlinks);
+	suite_add_tcase(s, tc);
+
+	tc = h_tcase("sockets", TEST_TIMEOUT);
+	tcase_add_test(tc, test_stale_eacces);
+	tcase_add_test(tc, test_stale_replaced);
 	suite_add_tcase(s, tc);
 	return s;
 }
