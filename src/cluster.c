@@ -477,9 +477,7 @@ adopt_listener(struct listener *l, const struct sock_conf *sc)
 			l->l_listen = text;
 		}
 	}
-	if (sock_update(l, sc) == -1)
-		log_warn("socket %s: cannot apply the new settings",
-		    sc->sc_name);
+	(void)sock_update(l, sc);	/* logs what it could not apply */
 }
 
 static int

@@ -154,6 +154,8 @@ struct listener {
 					   not listening); each slot has
 					   its own listening socket */
 	int			 l_fd;
+	dev_t			 l_dev;		/* unix: the socket file bound, */
+	ino_t			 l_ino;		/* told from anything put there */
 };
 
 enum worker_state {

@@ -25,9 +25,14 @@ static int	tcp_open(const struct listen_addr *, const char *, int, int,
 		    int, char *, size_t);
 static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
 		    const char *, int, int, int, char *, size_t);
-static int	unix_open(const struct sock_conf *, char *, size_t);
+static int	unix_open(const struct sock_conf *, struct stat *, char *,
+		    size_t);
 static int	unix_bind(int, const struct sockaddr_un *,
-		    const struct sock_conf *, char *, size_t);
+		    const struct sock_conf *, struct stat *, char *, size_t);
+static int	unix_file(const char *, const struct stat *, struct stat *,
+		    char *, size_t);
+static int	unix_file_set(int, const char *, const struct sock_conf *,
+		    int, char *, size_t);
 
 /*
  * Open, bind and listen on one configured socket.  On failure err says
@@ -37,15 +42,17 @@ struct listener *
 sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 {
 	struct listener	*l;
+	struct stat	 st;
 	int		 fd;
 
+	memset(&st, 0, sizeof(st));
 	switch (sc->sc_addr.la_kind) {
 	case ADDR_TCP:
 		fd = tcp_open(&sc->sc_addr, sc->sc_listen, sc->sc_backlog,
 		    sc->sc_reuseport, !sc->sc_reuseport, err, errlen);
 		break;
 	case ADDR_UNIX:
-		fd = unix_open(sc, err, errlen);
+		fd = unix_open(sc, &st, err, errlen);
 		break;
 	case ADDR_SYSTEMD:
 		fd = sdlisten_take(sc->sc_addr.la_path, err, errlen);
@@ -71,24 +78,35 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 	l->l_backlog = sc->sc_backlog;
 	l->l_reuseport = sc->sc_reuseport;
 	l->l_fd = fd;
+	l->l_dev = st.st_dev;
+	l->l_ino = st.st_ino;
 	return l;
 }
 
 /*
- * Close a listener; a unix socket's file goes with it.  A socket systemd
- * passed (ADDR_SYSTEMD) is systemd's: only our duplicate is closed, and
- * its file, if any, is left alone.
+ * Close a listener; a unix socket's file goes with it, if it is still the
+ * one clusterd bound (another file put at its path is left alone).  A
+ * socket systemd passed (ADDR_SYSTEMD) is systemd's: only our duplicate
+ * is closed, and its file, if any, is left alone.
  */
 void
 sock_close(struct listener *l)
 {
+	struct stat	st;
+
 	if (l == NULL)
 		return;
 	if (l->l_fd != -1 && close(l->l_fd) == -1)
 		log_warn("close socket %s", l->l_name);
-	if (l->l_addr.la_kind == ADDR_UNIX && unlink(l->l_addr.la_path) == -1 &&
-	    errno != ENOENT)
-		log_warn("unlink %s", l->l_addr.la_path);
+	if (l->l_addr.la_kind == ADDR_UNIX &&
+	    lstat(l->l_addr.la_path, &st) == 0) {
+		if (st.st_dev != l->l_dev || st.st_ino != l->l_ino)
+			log_warnx("socket %s: %s is no longer the socket "
+			    "clusterd bound; not removing it", l->l_name,
+			    l->l_addr.la_path);
+		else if (unlink(l->l_addr.la_path) == -1 && errno != ENOENT)
+			log_warn("unlink %s", l->l_addr.la_path);
+	}
 	free(l->l_name);
 	free(l->l_listen);
 	free(l);
@@ -193,8 +211,10 @@ sock_open_reuseport(const struct listener *l, char *err, size_t errlen)
 	    errlen);
 }
 
+/* Bind and listen at a unix path; *st: the socket file it made. */
 static int
-unix_open(const struct sock_conf *sc, char *err, size_t errlen)
+unix_open(const struct sock_conf *sc, struct stat *st, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un	sun;
 	int			fd;
@@ -219,7 +239,7 @@ unix_open(const struct sock_conf *sc, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (unix_bind(fd, &sun, sc, err, errlen) == -1) {
+	if (unix_bind(fd, &sun, sc, st, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -289,13 +309,21 @@ sock_clear_stale(const char *path, char *err, size_t errlen)
 	return 1;
 }
 
-/* The umask around bind gives the file its mode from the first instant. */
+/*
+ * The umask around bind gives the file its mode from the first instant.
+ * The owner is set through the file itself, opened without following
+ * anything right after bind, and never through its path: fchown on the
+ * socket's own descriptor would not do, as on Linux it changes the
+ * socket's inode in sockfs, not the file.  The file's device and inode
+ * go to *st: later changes (sock_update) and the removal at exit act only
+ * on that file.
+ */
 static int
 unix_bind(int fd, const struct sockaddr_un *sun, const struct sock_conf *sc,
-    char *err, size_t errlen)
+    struct stat *st, char *err, size_t errlen)
 {
 	mode_t	old;
-	int	rc;
+	int	rc, pfd;
 
 	old = umask(~sc->sc_mode & 0777);
 	rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
@@ -305,12 +333,13 @@ unix_bind(int fd, const struct sockaddr_un *sun, const struct sock_conf *sc,
 		    strerror(errno));
 		return -1;
 	}
-	if (sc->sc_has_owner &&
-	    lchown(sun->sun_path, sc->sc_uid, sc->sc_gid) == -1) {
-		snprintf(err, errlen, "chown %s: %s", sun->sun_path,
-		    strerror(errno));
+	if ((pfd = unix_file(sun->sun_path, NULL, st, err, errlen)) == -1)
 		goto fail;
-	}
+	rc = sc->sc_has_owner ? unix_file_set(pfd, sun->sun_path, sc, 0, err,
+	    errlen) : 0;
+	close(pfd);
+	if (rc == -1)
+		goto fail;
 	if (listen(fd, sc->sc_backlog) == -1) {
 		snprintf(err, errlen, "listen %s: %s", sc->sc_listen,
 		    strerror(errno));
@@ -323,26 +352,99 @@ unix_bind(int fd, const struct sockaddr_un *sun, const struct sock_conf *sc,
 }
 
 /*
+ * The socket file at path, as an O_PATH descriptor that no symlink led to
+ * (O_NOFOLLOW: a symlink is opened as itself and then refused).  It must
+ * be a socket and, when want is given, the very file (device and inode)
+ * clusterd bound; its stat goes to *st.  -1 with the reason in err.
+ */
+static int
+unix_file(const char *path, const struct stat *want, struct stat *st,
+    char *err, size_t errlen)
+{
+	int	fd;
+
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		snprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISSOCK(st->st_mode) || (want != NULL &&
+	    (st->st_dev != want->st_dev || st->st_ino != want->st_ino))) {
+		snprintf(err, errlen, "%s is no longer the socket clusterd "
+		    "bound (%s); not changing its mode or owner", path,
+		    S_ISLNK(st->st_mode) ? "a symlink" :
+		    S_ISSOCK(st->st_mode) ? "another socket" :
+		    "not a socket");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Owner (if configured) and, with do_mode, mode of the file pfd is an
+ * O_PATH descriptor of.  fchownat(AT_EMPTY_PATH) acts on the descriptor;
+ * for the mode, fchmod refuses O_PATH descriptors and glibc's fchmodat
+ * has no AT_EMPTY_PATH, so it goes through /proc/self/fd, whose entry is
+ * the file itself whatever its path now names.
+ */
+static int
+unix_file_set(int pfd, const char *path, const struct sock_conf *sc,
+    int do_mode, char *err, size_t errlen)
+{
+	char	proc[64];
+
+	if (sc->sc_has_owner && fchownat(pfd, "", sc->sc_uid, sc->sc_gid,
+	    AT_EMPTY_PATH) == -1) {
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if (do_mode && chmod(proc, sc->sc_mode) == -1) {
+		snprintf(err, errlen, "chmod %s (through %s): %s", path, proc,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Settings a kept socket takes at a reload without being closed: the
  * backlog (listen() again adjusts it) and a unix socket file's mode and
- * owner.
+ * owner, applied to the file clusterd bound and to nothing else: if its
+ * path now names something else (a symlink, another file), that is
+ * logged and nothing is changed.
  */
 int
 sock_update(struct listener *l, const struct sock_conf *sc)
 {
-	int	rc = 0;
+	struct stat	want, st;
+	char		err[ERRBUF_LEN];
+	int		rc = 0, pfd;
 
 	l->l_backlog = sc->sc_backlog;
 	if (sc->sc_addr.la_kind == ADDR_SYSTEMD)
 		return 0;	/* systemd's socket, systemd's Backlog= */
-	if (!l->l_reuseport && listen(l->l_fd, sc->sc_backlog) == -1)
+	if (!l->l_reuseport && listen(l->l_fd, sc->sc_backlog) == -1) {
+		log_warn("socket %s: listen", sc->sc_name);
 		rc = -1;
+	}
 	if (sc->sc_addr.la_kind != ADDR_UNIX)
 		return rc;
-	if (chmod(sc->sc_addr.la_path, sc->sc_mode) == -1)
+	want.st_dev = l->l_dev;
+	want.st_ino = l->l_ino;
+	if ((pfd = unix_file(l->l_addr.la_path, &want, &st, err,
+	    sizeof(err))) == -1 ||
+	    unix_file_set(pfd, l->l_addr.la_path, sc, 1, err,
+	    sizeof(err)) == -1) {
+		log_warnx("socket %s: %s", sc->sc_name, err);
 		rc = -1;
-	if (sc->sc_has_owner &&
-	    lchown(sc->sc_addr.la_path, sc->sc_uid, sc->sc_gid) == -1)
-		rc = -1;
+	}
+	if (pfd != -1)
+		close(pfd);
 	return rc;
 }

@@ -55,6 +55,54 @@ wait_log(const char *needle, int count)
 	}
 }
 
+/* Entries of a directory, but . and .. */
+static int
+count_entries(const char *dir)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*de;
+	int		 n = 0;
+
+	H_ASSERT(d != NULL, "opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A root-owned file with known contents, for a symlink to point to; its
+ * path in a buffer of its own (h_path's ring is reused).
+ */
+static const char *
+make_victim(const char *name)
+{
+	static char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", h_path("%s", name));
+	h_write_file(path, "precious\n");
+	H_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path,
+	    strerror(errno));
+	return path;
+}
+
+/* The victim still holds what make_victim wrote, with its mode. */
+static void
+assert_victim(const char *path)
+{
+	struct stat	 st;
+	char		*text = h_read_file(path);
+
+	H_ASSERT(text != NULL && strcmp(text, "precious\n") == 0,
+	    "%s was written: \"%s\"", path, text ? text : "(gone)");
+	free(text);
+	H_ASSERT(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 07777) == 0600, "%s: mode %o", path,
+	    (unsigned)st.st_mode);
+}
+
 /* Root, and nobody exists as uid 65534: else the test is skipped. */
 static int
 need_root(const char *test)
@@ -207,6 +255,114 @@ START_TEST(test_stale_replaced)
 }
 END_TEST
 
+/* The configuration of the socket tests: mode and owner lines. */
+static void
+write_sock_config(const char *extra)
+{
+	h_write_config(
+	    "[socket:app]\n"
+	    "listen = unix:socks/app.sock\n"
+	    "%s"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = app\n", extra, h_worker("reporter"));
+}
+
+/* SIGHUP, and wait for the reload's outcome (count-th of them). */
+static void
+reload(int count)
+{
+	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
+	wait_log("reload done", count);
+}
+
+static void
+assert_file(const char *path, unsigned mode, uid_t uid, gid_t gid)
+{
+	struct stat	st;
+
+	H_ASSERT(lstat(path, &st) == 0, "lstat %s: %s", path,
+	    strerror(errno));
+	H_ASSERT((st.st_mode & 07777) == mode && st.st_uid == uid &&
+	    st.st_gid == gid, "%s: mode %o uid %u gid %u, expected %o %u %u",
+	    path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+	    (unsigned)st.st_gid, mode, (unsigned)uid, (unsigned)gid);
+}
+
+/*
+ * mode and owner: the socket file has them from the start, and a reload
+ * that changes them changes the file (not a socket inode of its own).
+ */
+START_TEST(test_socket_mode_owner)
+{
+	const char	*sock;
+
+	if (!need_root("test_socket_mode_owner"))
+		return;
+	H_ASSERT(mkdir(h_path("socks"), 0755) == 0, "mkdir socks");
+	write_sock_config("mode = 0640\nowner = nobody\n");
+	H_ASSERT(h_start(NULL) > 0, "start");
+	H_ASSERT(h_wait_reports("web.0.", 1, WAIT), "no worker");
+	sock = h_path("socks/app.sock");
+	assert_file(sock, 0640, NOBODY, 65534);
+	write_sock_config("mode = 0600\n");
+	reload(1);
+	assert_file(h_path("socks/app.sock"), 0600, NOBODY, 65534);
+	write_sock_config("mode = 0666\nowner = root:root\n");
+	reload(2);
+	assert_file(h_path("socks/app.sock"), 0666, 0, 0);
+	H_ASSERT(h_count_log("cannot apply") == 0, "errors");
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * Defect: chmod through a symlink on reload.  The socket's directory is
+ * writable by nobody, and the socket file is replaced by a symlink to a
+ * root file (as the workers' user could), then by a hard link to another
+ * socket: a reload that changes mode and owner changes neither target,
+ * and says why.
+ */
+START_TEST(test_socket_update_symlink)
+{
+	const char	*victim = make_victim("victim");
+	char		 sock[PATH_MAX], other[PATH_MAX];
+	int		 fd, rc;
+
+	if (!need_root("test_socket_update_symlink"))
+		return;
+	H_ASSERT(mkdir(h_path("socks"), 0777) == 0 &&
+	    chmod(h_path("socks"), 0777) == 0, "mkdir socks");
+	snprintf(sock, sizeof(sock), "%s", h_path("socks/app.sock"));
+	snprintf(other, sizeof(other), "%s", h_path("other.sock"));
+	write_sock_config("mode = 0600\n");
+	H_ASSERT(h_start(NULL) > 0, "start");
+	H_ASSERT(h_wait_reports("web.0.", 1, WAIT), "no worker");
+	H_ASSERT(unlink(sock) == 0 && symlink(victim, sock) == 0,
+	    "symlink: %s", strerror(errno));
+	write_sock_config("mode = 0666\nowner = nobody\n");
+	reload(1);
+	assert_victim(victim);
+	assert_file(victim, 0600, 0, 0);
+	H_ASSERT(h_count_log("is no longer the socket clusterd bound") == 1,
+	    "the reason is not logged");
+
+	fd = listen_unix(other, 0077);
+	rc = unlink(sock) == 0 && link(other, sock) == 0;
+	H_ASSERT(rc, "link: %s", strerror(errno));
+	write_sock_config("mode = 0644\nowner = nobody\n");
+	reload(2);
+	assert_file(other, 0700, 0, 0);
+	H_ASSERT(h_count_log("is no longer the socket clusterd bound") == 2,
+	    "the reason is not logged");
+	close(fd);
+	/* at exit, what is at the path is not clusterd's: left alone */
+	h_stop_daemon();
+	H_ASSERT(h_file_exists(sock), "the link was removed");
+	unlink(sock);
+}
+END_TEST
+
 /*
  * Defect: the wrong descriptor closed after a failed recvmsg.  With
  * node_handle, the first worker asks to be replaced in a line with a
@@ -250,54 +406,6 @@ START_TEST(test_ipc_fd_after_reset)
 	h_stop_daemon();
 }
 END_TEST
-
-/* Entries of a directory, but . and .. */
-static int
-count_entries(const char *dir)
-{
-	DIR		*d = opendir(dir);
-	struct dirent	*de;
-	int		 n = 0;
-
-	H_ASSERT(d != NULL, "opendir %s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-/*
- * A root-owned file with known contents, for a symlink to point to; its
- * path in a buffer of its own (h_path's ring is reused).
- */
-static const char *
-make_victim(const char *name)
-{
-	static char	 path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s", h_path("%s", name));
-	h_write_file(path, "precious\n");
-	H_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path,
-	    strerror(errno));
-	return path;
-}
-
-/* The victim still holds what make_victim wrote, with its mode. */
-static void
-assert_victim(const char *path)
-{
-	struct stat	 st;
-	char		*text = h_read_file(path);
-
-	H_ASSERT(text != NULL && strcmp(text, "precious\n") == 0,
-	    "%s was written: \"%s\"", path, text ? text : "(gone)");
-	free(text);
-	H_ASSERT(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & 07777) == 0600, "%s: mode %o", path,
-	    (unsigned)st.st_mode);
-}
 
 /*
  * Defect: the pidfile written through a symlink.  The names a writer
@@ -374,6 +482,8 @@ security_suite(void)
 	tc = h_tcase("sockets", TEST_TIMEOUT);
 	tcase_add_test(tc, test_stale_eacces);
 	tcase_add_test(tc, test_stale_replaced);
+	tcase_add_test(tc, test_socket_mode_owner);
+	tcase_add_test(tc, test_socket_update_symlink);
 	suite_add_tcase(s, tc);
 	return s;
 }
