@@ -268,7 +268,8 @@ enum next_step {
 /* How a failed child reports which step of its set-up failed. */
 enum spawn_stage {
 	STAGE_PGID,
-	STAGE_STDIO,
+	STAGE_STDIO,		/* stdout, or stdin's /dev/null */
+	STAGE_STDERR,
 	STAGE_FDS,
 	STAGE_LIMIT,
 	STAGE_GROUP,

@@ -363,6 +363,161 @@ START_TEST(test_socket_update_symlink)
 }
 END_TEST
 
+/* A directory of the test owned by nobody, mode 0755. */
+static const char *
+nobody_dir(const char *name)
+{
+	static char	path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", h_path("%s", name));
+	H_ASSERT(mkdir(path, 0755) == 0 && chown(path, NOBODY, 65534) == 0,
+	    "mkdir %s: %s", path, strerror(errno));
+	return path;
+}
+
+/*
+ * Defect: output files opened as root through symlinks.  user = nobody,
+ * stdout in a directory nobody owns; the worker writes a line, replaces
+ * its output file by a symlink to a root file, and exits 1.  Its restart
+ * must not append to the root file: the set-up error names the file and
+ * says why, and the worker is not started.
+ */
+START_TEST(test_output_symlink)
+{
+	const char	*victim = make_victim("victim");
+	const char	*logs;
+	char		 out[PATH_MAX], want[PATH_MAX + 128];
+	long long	 end;
+
+	if (!need_root("test_output_symlink"))
+		return;
+	logs = nobody_dir("logs");
+	snprintf(out, sizeof(out), "%s/out.log", logs);
+	h_write_config(
+	    "[program:web]\n"
+	    "command = /bin/sh -c 'echo worker output; ln -sf %s %s; "
+	    "exit 1'\n"
+	    "user = nobody\n"
+	    "stdout = %s\n"
+	    "stderr = stdout\n"
+	    "restart_delay = 10ms\n", victim, out, out);
+	H_ASSERT(h_start(NULL) > 0, "start");
+	snprintf(want, sizeof(want), "web[0]: cannot open its output %s: "
+	    "Too many levels of symbolic links", out);
+	/* the restart's outcome: refused, or (the defect) run again */
+	end = h_now_ms() + WAIT;
+	while (h_count_log(want) == 0 &&
+	    h_count_log("exited with status 1 after") < 2 && h_now_ms() < end)
+		h_sleep_ms(15);
+	assert_victim(victim);
+	wait_log(want, 1);
+	H_ASSERT(h_count_log("exited with status 1 after") == 1,
+	    "it ran again");
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * Opened as the worker's user: a file it may not write (root's, mode
+ * 0644, in its own directory) is refused with EACCES; a file it creates
+ * is its own, mode 0644 less the program's umask; something that is
+ * neither a regular file nor a FIFO is refused; a FIFO without a reader
+ * fails at once (ENXIO) instead of blocking, one with a reader is fine.
+ */
+START_TEST(test_output_as_user)
+{
+	const char	*logs;
+	char		 path[PATH_MAX], want[PATH_MAX + 128];
+	struct stat	 st;
+	int		 rfd;
+
+	if (!need_root("test_output_as_user"))
+		return;
+	logs = nobody_dir("logs");
+	snprintf(path, sizeof(path), "%s/root.log", logs);
+	h_write_file(path, "root's\n");
+	H_ASSERT(chmod(path, 0644) == 0, "chmod");
+	H_ASSERT(mkfifo(h_path("logs/fifo"), 0666) == 0 &&
+	    chmod(h_path("logs/fifo"), 0666) == 0 &&
+	    mkfifo(h_path("logs/piped"), 0666) == 0 &&
+	    chmod(h_path("logs/piped"), 0666) == 0, "mkfifo");
+	rfd = open(h_path("logs/piped"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	H_ASSERT(rfd != -1, "open piped: %s", strerror(errno));
+	h_write_config(
+	    "[program:denied]\n"
+	    "command = %s\n"
+	    "user = nobody\n"
+	    "stdout = logs/root.log\n"
+	    "[program:mine]\n"
+	    "command = %s\n"
+	    "user = nobody\n"
+	    "umask = 027\n"
+	    "stdout = logs/mine.log\n"
+	    "stderr = logs/mine.err\n"
+	    "[program:dev]\n"
+	    "command = %s\n"
+	    "stdout = /dev/null\n"
+	    "[program:fifo]\n"
+	    "command = %s\n"
+	    "user = nobody\n"
+	    "stderr = logs/fifo\n"
+	    "[program:piped]\n"
+	    "command = %s\n"
+	    "user = nobody\n"
+	    "stderr = logs/piped\n",
+	    h_worker("reporter"), h_worker("reporter"), h_worker("reporter"),
+	    h_worker("reporter"), h_worker("reporter"));
+	H_ASSERT(h_start(NULL) > 0, "start");
+	H_ASSERT(h_wait_reports("mine.0.", 1, WAIT) &&
+	    h_wait_reports("piped.0.", 1, WAIT), "no worker");
+	snprintf(want, sizeof(want), "denied[0]: cannot open its output %s: "
+	    "Permission denied", path);
+	wait_log(want, 1);
+	wait_log("dev[0]: cannot open its output /dev/null: not a regular "
+	    "file or FIFO", 1);
+	snprintf(want, sizeof(want), "fifo[0]: cannot open its error output "
+	    "%s/fifo: No such device or address", logs);
+	wait_log(want, 1);
+	H_ASSERT(h_wait_file(h_path("logs/mine.err"), 1, WAIT), "no mine.err");
+	H_ASSERT(stat(h_path("logs/mine.log"), &st) == 0 &&
+	    st.st_uid == NOBODY && (st.st_mode & 07777) == 0640,
+	    "mine.log: uid %u mode %o", (unsigned)st.st_uid,
+	    (unsigned)(st.st_mode & 07777));
+	H_ASSERT(h_count_reports("denied.") == 0 &&
+	    h_count_reports("dev.") == 0 && h_count_reports("fifo.") == 0,
+	    "a worker started");
+	h_stop_daemon();
+	close(rfd);
+}
+END_TEST
+
+/*
+ * Set-up errors name the user and the group by name: clusterd runs as
+ * nobody and may not switch to root's group or user.
+ */
+START_TEST(test_ids_by_name)
+{
+	if (!need_root("test_ids_by_name"))
+		return;
+	h_write_config(
+	    "[program:grp]\n"
+	    "command = %s\n"
+	    "group = root\n"
+	    "[program:usr]\n"
+	    "command = %s\n"
+	    "user = root\n"
+	    "group = nogroup\n", h_worker("reporter"), h_worker("reporter"));
+	start_as_nobody(NULL, NULL);
+	wait_log("grp[0]: cannot set group root (gid 0): Operation not "
+	    "permitted", 1);
+	wait_log("usr[0]: cannot set user root (uid 0): Operation not "
+	    "permitted", 1);
+	H_ASSERT(h_count_reports("grp.") == 0 && h_count_reports("usr.") == 0,
+	    "a worker started");
+	h_stop_daemon();
+}
+END_TEST
+
 /*
  * Defect: the wrong descriptor closed after a failed recvmsg.  With
  * node_handle, the first worker asks to be replaced in a line with a
@@ -477,6 +632,12 @@ security_suite(void)
 
 	tc = h_tcase("files", TEST_TIMEOUT);
 	tcase_add_test(tc, test_pidfile_symlinks);
+	suite_add_tcase(s, tc);
+
+	tc = h_tcase("output", TEST_TIMEOUT);
+	tcase_add_test(tc, test_output_symlink);
+	tcase_add_test(tc, test_output_as_user);
+	tcase_add_test(tc, test_ids_by_name);
 	suite_add_tcase(s, tc);
 
 	tc = h_tcase("sockets", TEST_TIMEOUT);
