@@ -439,6 +439,10 @@ int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
 
+/* rlimit.c */
+void		 rlimit_raise_nofile(void);
+const struct rlimit *rlimit_nofile_start(void);
+
 /* pidfile.c */
 int		 pidfile_write(const char *);
 void		 pidfile_remove(const char *);

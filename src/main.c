@@ -80,6 +80,7 @@ main(int argc, char *argv[])
 	}
 	log_init(config->cf_log_level + verbosity);
 	signal(SIGPIPE, SIG_IGN);
+	rlimit_raise_nofile();	/* workers get the original back */
 	/*
 	 * Orphans of our workers are re-parented to us, as to PID 1 in a
 	 * container, and reaped with everything else.

@@ -148,8 +148,12 @@ spawn_describe(const struct prog_conf *pc, const struct spawn_status *ss,
 		snprintf(buf, len, "cannot pass its sockets: %s", e);
 		break;
 	case STAGE_LIMIT:
-		snprintf(buf, len, "cannot set limit_nofile to %llu: %s",
-		    (unsigned long long)pc->pc_nofile, e);
+		if (pc->pc_has_nofile)
+			snprintf(buf, len, "cannot set limit_nofile to %llu: "
+			    "%s", (unsigned long long)pc->pc_nofile, e);
+		else
+			snprintf(buf, len, "cannot set the open files limit "
+			    "back to clusterd's original: %s", e);
 		break;
 	case STAGE_GROUP:
 		describe_ids(pc, ids, sizeof(ids));
@@ -219,7 +223,8 @@ output_name(const struct output_conf *oc)
 /*
  * The checklist, in order: own process group; an empty signal mask and
  * default dispositions (libev blocks signals, and ignored signals survive
- * exec); resource limit while still privileged; groups, gid, uid,
+ * exec); the open-files limit while still privileged (limit_nofile, or
+ * the one clusterd was started with: it raised its own); groups, gid, uid,
  * verified; umask; then, as the worker's own user and with its umask,
  * stdio; stdio and sockets at 0.. and nothing else open; directory; the
  * parent-death signal, which a uid change would clear; exec.
@@ -228,6 +233,7 @@ static void
 child_run(struct spawn_ctx *ctx)
 {
 	const struct prog_conf	*pc = ctx->sp_conf;
+	const struct rlimit	*start = rlimit_nofile_start();
 	struct rlimit		 rl;
 	int			 stage;
 
@@ -238,7 +244,8 @@ child_run(struct spawn_ctx *ctx)
 		rl.rlim_cur = rl.rlim_max = pc->pc_nofile;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			child_fail(ctx, STAGE_LIMIT);
-	}
+	} else if (start != NULL && setrlimit(RLIMIT_NOFILE, start) == -1)
+		child_fail(ctx, STAGE_LIMIT);
 	if (child_drop_privileges(pc, &stage) == -1)
 		child_fail(ctx, stage);
 	if (pc->pc_has_umask)

@@ -518,6 +518,62 @@ START_TEST(test_ids_by_name)
 }
 END_TEST
 
+/* "SOFT HARD" of "Max open files" in /proc/PID/limits, or "". */
+static const char *
+proc_nofile(pid_t pid)
+{
+	static char	 out[64];
+	char		 path[64], soft[32], hard[32], *text, *p;
+
+	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
+	text = h_read_file(path);
+	out[0] = '\0';
+	if (text != NULL && (p = strstr(text, "Max open files")) != NULL &&
+	    sscanf(p + strlen("Max open files"), "%31s %31s", soft,
+	    hard) == 2)
+		snprintf(out, sizeof(out), "%s %s", soft, hard);
+	free(text);
+	return out;
+}
+
+/*
+ * Defect: thousands of workers fail under the default limit on open
+ * files.  clusterd, started with 256:4096, raises its own soft limit to
+ * 4096; a worker gets 256:4096 back, and one with limit_nofile that.
+ */
+START_TEST(test_nofile)
+{
+	const char	*argv[] = { PRLIMIT, "--nofile=256:4096", daemon_bin(),
+			    "-c", h_conf(), NULL };
+	struct h_report	*r;
+
+	if (geteuid() != 0 || access(PRLIMIT, X_OK) != 0) {
+		fprintf(stderr, "test_nofile: needs root and prlimit; "
+		    "skipped\n");
+		return;
+	}
+	h_write_config(
+	    "[program:plain]\n"
+	    "command = %s\n"
+	    "[program:limited]\n"
+	    "command = %s\n"
+	    "limit_nofile = 1000\n", h_worker("reporter"),
+	    h_worker("reporter"));
+	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
+	H_ASSERT((r = h_report_wait("plain.0.", WAIT)) != NULL, "no report");
+	h_assert_key(r, "nofile_soft", "256");
+	h_assert_key(r, "nofile_hard", "4096");
+	h_report_free(r);
+	H_ASSERT((r = h_report_wait("limited.0.", WAIT)) != NULL,
+	    "no report");
+	h_assert_key(r, "nofile_soft", "1000");
+	h_assert_key(r, "nofile_hard", "1000");
+	h_report_free(r);
+	H_ASSERT_STR_EQ(proc_nofile(h_daemon()), "4096 4096");
+	h_stop_daemon();
+}
+END_TEST
+
 /*
  * Defect: the wrong descriptor closed after a failed recvmsg.  With
  * node_handle, the first worker asks to be replaced in a line with a
@@ -638,6 +694,10 @@ security_suite(void)
 	tcase_add_test(tc, test_output_symlink);
 	tcase_add_test(tc, test_output_as_user);
 	tcase_add_test(tc, test_ids_by_name);
+	suite_add_tcase(s, tc);
+
+	tc = h_tcase("limits", TEST_TIMEOUT);
+	tcase_add_test(tc, test_nofile);
 	suite_add_tcase(s, tc);
 
 	tc = h_tcase("sockets", TEST_TIMEOUT);
