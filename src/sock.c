@@ -25,6 +25,7 @@ static int	tcp_open(const struct listen_addr *, const char *, int, int,
 		    int, char *, size_t);
 static int	tcp_bind_listen(int, const struct sockaddr *, socklen_t,
 		    const char *, int, int, int, char *, size_t);
+static int	tcp_port_start(void);
 static int	unix_open(const struct sock_conf *, struct stat *, char *,
 		    size_t);
 static int	unix_bind(int, const struct sockaddr_un *,
@@ -176,7 +177,7 @@ tcp_bind_listen(int fd, const struct sockaddr *sa, socklen_t salen,
     const char *text, int backlog, int reuseport, int do_listen, char *err,
     size_t errlen)
 {
-	int	on = 1;
+	int	on = 1, port, start;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
 		snprintf(err, errlen, "setsockopt SO_REUSEADDR %s: %s", text,
@@ -190,7 +191,16 @@ tcp_bind_listen(int fd, const struct sockaddr *sa, socklen_t salen,
 		goto fail;
 	}
 	if (bind(fd, sa, salen) == -1) {
-		snprintf(err, errlen, "bind %s: %s", text, strerror(errno));
+		port = ntohs(sa->sa_family == AF_INET6 ?
+		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port :
+		    ((const struct sockaddr_in *)(const void *)sa)->sin_port);
+		if (errno == EACCES && port < (start = tcp_port_start()))
+			snprintf(err, errlen, "bind %s: %s: a port below %d "
+			    "needs root or CAP_NET_BIND_SERVICE", text,
+			    strerror(EACCES), start);
+		else
+			snprintf(err, errlen, "bind %s: %s", text,
+			    strerror(errno));
 		goto fail;
 	}
 	if (do_listen && listen(fd, backlog) == -1) {
@@ -201,6 +211,25 @@ tcp_bind_listen(int fd, const struct sockaddr *sa, socklen_t salen,
  fail:
 	close(fd);
 	return -1;
+}
+
+/*
+ * The first port anyone may bind (net.ipv4.ip_unprivileged_port_start,
+ * which also applies to IPv6), 1024 when it cannot be read.
+ */
+static int
+tcp_port_start(void)
+{
+	FILE	*f;
+	int	 n = 1024;
+
+	if ((f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    "re")) != NULL) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 1024;
+		fclose(f);
+	}
+	return n;
 }
 
 /* One more SO_REUSEPORT socket on a reuseport listener's address. */

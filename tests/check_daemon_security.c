@@ -574,6 +574,49 @@ START_TEST(test_nofile)
 }
 END_TEST
 
+/* net.ipv4.ip_unprivileged_port_start; 1024 if unreadable. */
+static int
+unprivileged_port_start(void)
+{
+	char	*text = h_read_file("/proc/sys/net/ipv4/"
+		    "ip_unprivileged_port_start");
+	int	 n = text != NULL ? atoi(text) : 1024;
+
+	free(text);
+	return n;
+}
+
+/*
+ * A port below 1024 without the right to bind it: the error says what
+ * is missing (issue 11, item 5).
+ */
+START_TEST(test_low_port_eacces)
+{
+	char	want[256];
+	int	port = unprivileged_port_start() - 1;
+
+	if (!need_root("test_low_port_eacces"))
+		return;
+	if (port < 1) {
+		fprintf(stderr, "test_low_port_eacces: every port may be "
+		    "bound; skipped\n");
+		return;
+	}
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n", port, h_worker("reporter"));
+	start_as_nobody(NULL, NULL);
+	assert_exit(1);
+	snprintf(want, sizeof(want), "socket web: bind 127.0.0.1:%d: "
+	    "Permission denied: a port below %d needs root or "
+	    "CAP_NET_BIND_SERVICE", port, port + 1);
+	H_ASSERT(h_count_log(want) == 1, "no \"%s\"", want);
+}
+END_TEST
+
 /*
  * Defect: the wrong descriptor closed after a failed recvmsg.  With
  * node_handle, the first worker asks to be replaced in a line with a
@@ -705,6 +748,7 @@ security_suite(void)
 	tcase_add_test(tc, test_stale_replaced);
 	tcase_add_test(tc, test_socket_mode_owner);
 	tcase_add_test(tc, test_socket_update_symlink);
+	tcase_add_test(tc, test_low_port_eacces);
 	suite_add_tcase(s, tc);
 	return s;
 }
