@@ -400,6 +400,13 @@ program_check_memory(struct program *p)
 	}
 }
 
+/* A process clusterd adopted was reaped: lingering groups may be done. */
+void
+program_orphan_reaped(struct program *p)
+{
+	post_all(p, SE_ORPHAN);
+}
+
 /* Does any worker, current or not, still belong to this program? */
 int
 program_has_workers(const struct program *p)

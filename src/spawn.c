@@ -82,7 +82,7 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	ctx.sp_nfds = 3 + (int)pc->pc_nsockets;
 	if (ipc_fd != -1)
 		ctx.sp_fds[ctx.sp_nfds++] = ipc_fd;
-	ctx.sp_envp = env_build(pc, slot, ctx.sp_master,
+	ctx.sp_envp = env_build(req, ctx.sp_master,
 	    ipc_fd != -1 ? ctx.sp_nfds - 1 : -1, environ);
 	if (ctx.sp_envp == NULL) {
 		log_warnx("%s[%d]: cannot build environment: %s",
