@@ -691,7 +691,7 @@ struct program	*master_programs(void);
 struct program	*master_find_program(const char *);
 
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
-int		 ctl_init(const char *);
+int		 ctl_init(const struct config *);
 void		 ctl_apply_config(const struct config *);
 void		 ctl_close(void);
 

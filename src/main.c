@@ -33,7 +33,7 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise the event loop");
 	notify_init();
 	/* the control socket first: a second clusterd stops right here */
-	if (ctl_init(config->cf_control) == -1) {
+	if (ctl_init(config) == -1) {
 		config_free(config);
 		return 1;
 	}
