@@ -46,9 +46,13 @@ LIBS	 = -lev $(INIH_LIBS) -lm
 DAEMON_SRCS = $(filter-out src/clusterctl.c,$(wildcard src/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:src/%.c=$(B)/src/%.o)
 LIB_OBJS   = $(filter-out $(B)/src/main.o,$(DAEMON_OBJS))
-# clusterctl: the pure modules only, no libev at run time.
+# clusterctl: the pure modules only, no libev at run time: the protocol,
+# the JSON reader, the parsers, and the configuration reader (with inih)
+# for -c CONFIG's control key.
 CTL_OBJS   = $(B)/src/clusterctl.o $(B)/src/ctlproto.o $(B)/src/json.o \
-	     $(B)/src/parse.o
+	     $(B)/src/parse.o $(B)/src/config.o $(B)/src/cfgread.o \
+	     $(B)/src/cfgkeys.o $(B)/src/cfgcheck.o $(B)/src/envfile.o \
+	     $(B)/src/strv.o $(B)/src/utf8.o $(B)/src/log.o
 
 UNIT_SRCS  = $(filter-out tests/check_daemon%.c,$(wildcard tests/check_*.c))
 INTEG_SRCS = $(wildcard tests/check_daemon*.c)
@@ -149,7 +153,7 @@ $(B)/clusterd: $(DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBS)
 
 $(B)/clusterctl: $(CTL_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJS) -lm
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJS) $(INIH_LIBS) -lm
 
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -166,6 +170,8 @@ $(INTEG_BINS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o
 # ... and json.c, to read clusterctl --json replies back.
 $(B)/tests/check_daemon_ctl: $(B)/src/json.o
 $(B)/tests/check_daemon_core: $(B)/src/json.o
+# ... and openpty(3), in libutil before glibc 2.34.
+$(B)/tests/check_daemon_ctl: CHECK_LIBS += -lutil
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)

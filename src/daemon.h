@@ -824,7 +824,7 @@ void		 rlimit_raise_nofile(void);
 const struct rlimit *rlimit_nofile_start(void);
 
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
-int		 ctl_init(const char *);
+int		 ctl_init(const struct config *);
 int		 ctl_adopt(int, const char *);
 int		 ctl_control_fd(const char **);
 void		 ctl_apply_config(const struct config *);

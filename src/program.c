@@ -708,8 +708,12 @@ roll_end(struct program *p, enum roll_end how, const char *why)
 	if (rr != NULL) {
 		rr->rr_done = 1;
 		rr->rr_ok = how == ROLL_END_OK;
-		snprintf(rr->rr_why, sizeof(rr->rr_why), "%s",
-		    why != NULL ? why : "");
+		if (how == ROLL_END_OK)
+			rr->rr_why[0] = '\0';
+		else
+			snprintf(rr->rr_why, sizeof(rr->rr_why), "%s: rolling "
+			    "restart %s: %s", p->p_name, how == ROLL_END_FAILED ?
+			    "stopped" : "cancelled", why);
 	}
 }
 
