@@ -65,10 +65,12 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 	} else {
 		rc = jp_value(&jp, NULL, 0, NULL);
 	}
-	jp_ws(&jp);
-	if (rc == 0 && jp.p != jp.end) {
-		jp.err = "trailing characters after the JSON value";
-		rc = -1;
+	if (rc == 0) {
+		jp_ws(&jp);
+		if (jp.p != jp.end) {
+			jp.err = "trailing characters after the JSON value";
+			rc = -1;
+		}
 	}
 	if (rc == -1)
 		snprintf(err, errlen, "%s at byte %zu",

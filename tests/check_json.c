@@ -198,6 +198,32 @@ START_TEST(quote_round_trip)
 }
 END_TEST
 
+/*
+ * json_parse_msg reports an error where json_parse does, even when
+ * whitespace follows it (found by tests/fuzz/fuzz_json).
+ */
+START_TEST(msg_error_offset)
+{
+	static const char *const bad[] = {
+		"{\"cmd\n\"}", "\"ab\n\"", "[1,\n", "{\"a\":1 \n x"
+	};
+	struct json_msg	 m;
+	struct json_val	 v;
+	char		 err[128], err2[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(json_parse(bad[i], strlen(bad[i]), &v, err,
+		    sizeof(err)), -1);
+		ck_assert_int_eq(json_parse_msg(bad[i], strlen(bad[i]), &m,
+		    err2, sizeof(err2)), -1);
+		ck_assert_str_eq(err2, err);
+	}
+	json_parse_msg("\"ab\n\"", 5, &m, err, sizeof(err));
+	ck_assert_str_eq(err, "control character in string at byte 3");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -211,6 +237,7 @@ json_suite(void)
 	tcase_add_test(tc, strings_never_cut);
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, quote_round_trip);
+	tcase_add_test(tc, msg_error_offset);
 	suite_add_tcase(s, tc);
 	return s;
 }
