@@ -398,14 +398,18 @@ jp_hex4(struct jp *jp, unsigned *out)
 	return 0;
 }
 
-/* Append code point cp as UTF-8, whole or not at all. */
+/*
+ * Append code point cp as UTF-8, whole or not at all.  The first one that
+ * does not fit ends the text there and fills the buffer, so that no
+ * shorter one after it is taken: a cut text is always a prefix.
+ */
 static void
 jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
 {
 	unsigned char	u[4];
 	size_t		k, i;
 
-	if (buf == NULL)
+	if (buf == NULL || buflen == 0)
 		return;
 	if (cp < 0x80) {
 		u[0] = (unsigned char)cp; k = 1;
@@ -419,8 +423,11 @@ jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
 		u[2] = 0x80 | ((cp >> 6) & 0x3f); u[3] = 0x80 | (cp & 0x3f);
 		k = 4;
 	}
-	if (*n + k >= buflen)
+	if (*n + k >= buflen) {
+		buf[*n] = '\0';
+		*n = buflen - 1;
 		return;
+	}
 	for (i = 0; i < k; i++)
 		buf[(*n)++] = (char)u[i];
 }

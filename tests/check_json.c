@@ -224,6 +224,30 @@ START_TEST(msg_error_offset)
 }
 END_TEST
 
+/*
+ * A field cut to fit its buffer is a prefix of the text, cut at a code
+ * point: nothing after the first one that did not fit (found by
+ * tests/fuzz/fuzz_json).
+ */
+START_TEST(msg_cut_keeps_a_prefix)
+{
+	struct json_msg	 m;
+	char		 text[128], want[64], err[128];
+
+	memset(want, 'a', 61);
+	want[61] = '\0';
+	/* 61 bytes, then 4 that do not fit in 63, then 1 that would */
+	snprintf(text, sizeof(text), "\"%s\xf0\x9f\x98\x80" "b\"", want);
+	ck_assert_int_eq(json_parse_msg(text, strlen(text), &m, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(m.jm_string, want);
+	snprintf(text, sizeof(text), "{\"cmd\":\"%s\\ud83d\\ude00b\"}", want);
+	ck_assert_int_eq(json_parse_msg(text, strlen(text), &m, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(m.jm_cmd, want);
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -238,6 +262,7 @@ json_suite(void)
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, quote_round_trip);
 	tcase_add_test(tc, msg_error_offset);
+	tcase_add_test(tc, msg_cut_keeps_a_prefix);
 	suite_add_tcase(s, tc);
 	return s;
 }
