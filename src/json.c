@@ -52,6 +52,7 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 	struct jp	jp = { (const unsigned char *)text,
 			    (const unsigned char *)text + len, 0, NULL };
 	int		rc;
+	struct json_val	sv;
 
 	memset(m, 0, sizeof(*m));
 	m->jm_type = JSON_OTHER;
@@ -61,7 +62,11 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 		rc = jp_object(&jp, m);
 	} else if (jp.p < jp.end && *jp.p == '"') {
 		m->jm_type = JSON_STRING;
+		sv.jv_text = (const char *)jp.p;
 		rc = jp_string(&jp, m->jm_string, sizeof(m->jm_string));
+		sv.jv_len = (size_t)((const char *)jp.p - sv.jv_text);
+		if (rc == 0 && jv_has_nul(&sv))
+			m->jm_string[0] = '\0';	/* no text holds U+0000 */
 	} else {
 		rc = jp_value(&jp, NULL, 0, NULL);
 	}
@@ -161,9 +166,10 @@ jp_value(struct jp *jp, char *buf, size_t buflen, int *is_string)
 static int
 jp_object(struct jp *jp, struct json_msg *m)
 {
-	char	 key[16], *dst;
-	size_t	 dstlen;
-	int	 is_string;
+	char		 key[16], *dst;
+	size_t		 dstlen;
+	int		 is_string;
+	struct json_val	 sv;
 
 	if (++jp->depth > JSON_MAX_DEPTH) {
 		jp->err = "nested too deeply";
@@ -202,12 +208,16 @@ jp_object(struct jp *jp, struct json_msg *m)
 			dst = m->jm_status;
 			dstlen = sizeof(m->jm_status);
 		}
+		jp_ws(jp);
+		sv.jv_text = (const char *)jp->p;
 		if (jp_value(jp, dst, dstlen, &is_string) == -1)
 			return -1;
-		if (dst != NULL && !is_string)
-			dst[0] = '\0';	/* only strings count */
-		if (dst != NULL && is_string && dst == m->jm_status)
-			m->jm_has_status = 1;
+		sv.jv_len = (size_t)((const char *)jp->p - sv.jv_text);
+		/* only whole strings count, and the last member named so */
+		if (dst != NULL && (!is_string || jv_has_nul(&sv)))
+			dst[0] = '\0';
+		if (dst != NULL && dst == m->jm_status)
+			m->jm_has_status = is_string && !jv_has_nul(&sv);
 		jp_ws(jp);
 		if (jp->p < jp->end && *jp->p == ',') {
 			jp->p++;

@@ -248,6 +248,42 @@ START_TEST(msg_cut_keeps_a_prefix)
 }
 END_TEST
 
+/*
+ * A string value with U+0000 in it is no text json_parse_msg keeps (as
+ * json_string refuses it): "ready\u0000x" is not "ready".  Of members
+ * with the same name the last one counts, "status" included (found by
+ * tests/fuzz/fuzz_ipc).
+ */
+START_TEST(msg_strings_whole)
+{
+	static const char *const texts[] = {
+		"{\"cmd\":\"ready\\u0000x\"}",
+		"{\"act\":\"suicide\\u0000\"}",
+		"\"ready\\u0000\"",
+		"{\"cmd\":\"status\",\"status\":\"a\",\"status\":5}",
+		"{\"cmd\":\"status\",\"status\":\"a\\u0000b\"}",
+	};
+	struct json_msg	 m;
+	char		 err[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ck_assert_int_eq(json_parse_msg(texts[i], strlen(texts[i]), &m,
+		    err, sizeof(err)), 0);
+		ck_assert_msg(m.jm_act[0] == '\0' && m.jm_string[0] == '\0' &&
+		    m.jm_status[0] == '\0' && !m.jm_has_status &&
+		    (m.jm_cmd[0] == '\0' || strcmp(m.jm_cmd, "status") == 0),
+		    "%s: kept cmd \"%s\" act \"%s\" string \"%s\" status "
+		    "\"%s\" (%d)", texts[i], m.jm_cmd, m.jm_act, m.jm_string,
+		    m.jm_status, m.jm_has_status);
+	}
+	json_parse_msg("{\"status\":5,\"status\":\"b\"}", 26, &m, err,
+	    sizeof(err));
+	ck_assert(m.jm_has_status);
+	ck_assert_str_eq(m.jm_status, "b");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -263,6 +299,7 @@ json_suite(void)
 	tcase_add_test(tc, quote_round_trip);
 	tcase_add_test(tc, msg_error_offset);
 	tcase_add_test(tc, msg_cut_keeps_a_prefix);
+	tcase_add_test(tc, msg_strings_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
