@@ -158,8 +158,14 @@ $(FB)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h
 
 # Soak and faults (bench/README.md): minutes long, so not part of check or
 # CI; the results are appended to bench/RESULTS.md.
-soak: $(B)/clusterd $(B)/clusterctl $(EXAMPLE_BINS) $(WORKER_BINS)
-	python3 bench/soak.py --build $(B) --results bench/RESULTS.md $(SOAK_ARGS)
+# SOAK_ARGS="--only ab --kill-seconds 20" picks and shortens scenarios.
+soak: $(B)/clusterd $(B)/clusterctl $(EXAMPLE_BINS) $(B)/bench/spawnloop
+	python3 bench/soak.py --build $(B) --results bench/RESULTS.md \
+	    $(if $(filter 1,$(SANITIZE)),--sanitize) $(SOAK_ARGS)
+
+$(B)/bench/spawnloop: bench/spawnloop.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 # The units as make install writes them, but run from the build tree, and
 # their man pages found in man/: systemd-analyze verify checks both.  It
