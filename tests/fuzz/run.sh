@@ -9,6 +9,8 @@
 # target prints one line: executions, coverage (edges "cov", features
 # "ft"), corpus size, and "ok" or the finding.  Exit 1 if any target found
 # anything (a crash, a leak, a timeout, an out-of-memory), else 0.
+# With FUZZ_RESULTS=FILE (make fuzz FUZZ_RESULTS=bench/RESULTS.md) those
+# lines are also appended to FILE, with the date, commit and command.
 
 set -u
 
@@ -19,6 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 failed=""
 
 mkdir -p "$B/artifacts"
+summary=$B/summary.txt
+: >"$summary"
+targets="$*"
 for t in "$@"; do
 	bin=$B/fuzz_$t
 	seeds=$HERE/corpus/$t
@@ -39,16 +44,33 @@ for t in "$@"; do
 	corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
 	if [ $rc -eq 0 ]; then
 		echo "fuzz $t: ${execs:-?} execs in ${SECS}s, cov ${cov:-?}" \
-		    "ft ${ft:-?}, corpus ${corp:-?}: ok"
+		    "ft ${ft:-?}, corpus ${corp:-?}: ok" | tee -a "$summary"
 	else
 		echo "fuzz $t: FINDING (exit $rc) after ${execs:-?} execs;" \
-		    "log $log:"
+		    "log $log:" | tee -a "$summary"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz property broken|.*runtime error)' \
 		    "$log" | head -n 5
 		grep -E '^(artifact_prefix|Test unit written)' "$log"
 		failed="$failed $t"
 	fi
 done
+if [ -n "${FUZZ_RESULTS:-}" ]; then
+	top=$(cd "$HERE/../.." && pwd)
+	commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo "?")
+	if [ -n "$(git -C "$top" status --porcelain -uno 2>/dev/null |
+	    grep -v 'bench/RESULTS.md')" ]; then
+		commit="$commit with local changes"
+	fi
+	{
+		printf '\n## fuzz %s, commit %s\n\n' \
+		    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit"
+		printf -- '- command: `make fuzz FUZZ_SECONDS=%s' "$SECS"
+		printf ' FUZZ_TARGETS="%s"`\n' "$targets"
+		printf -- '- machine: %s CPUs, Linux %s\n\n' "$(nproc)" \
+		    "$(uname -r)"
+		sed 's/^/    /' "$summary"
+	} >>"$FUZZ_RESULTS"
+fi
 if [ -n "$failed" ]; then
 	echo "fuzz: findings in:$failed" >&2
 	exit 1
