@@ -129,5 +129,7 @@ main(int argc, char **argv)
 	t3 = now();
 	printf("{\"n\":%d,\"started\":%d,\"start_s\":%.4f,\"stop_s\":%.4f}\n",
 	    n, started, t1 - t0, t3 - t2);
+	free(pids);
+	free(pipes);
 	return started == n ? 0 : 1;
 }
