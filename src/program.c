@@ -250,10 +250,11 @@ program_start(struct program *p)
 	if (p->p_state == PROGRAM_STOPPED)
 		p->p_state = PROGRAM_RUNNING;
 	for (i = 0; i < p->p_nslots; i++) {
-		if (p->p_slots[i]->sl_cur == NULL &&
-		    p->p_slots[i]->sl_idle == ST_STOPPED)
-			n++;
+		if (p->p_slots[i]->sl_cur != NULL ||
+		    p->p_slots[i]->sl_idle != ST_STOPPED)
+			continue;
 		slot_post(p->p_slots[i], SE_START);
+		n += p->p_slots[i]->sl_cur != NULL;	/* else it backs off */
 	}
 	if (n > 0)
 		log_info("%s: started %d worker%s", p->p_name, n,
