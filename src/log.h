@@ -22,6 +22,7 @@ enum log_level {
 #define LOG_LVL_DEFAULT	LOG_LVL_INFO
 
 void	log_init(int);
+void	log_tick(void);
 int	log_flush(void);
 unsigned long long log_dropped_count(void);
 void	log_setlevel(int);
