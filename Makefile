@@ -281,8 +281,11 @@ dist:
 	@sh build-aux/versioncheck.sh
 	@sh build-aux/dist.sh $(VERSION) build/dist
 
+# The directory is opened up (mktemp makes it 0700): some integration
+# tests run their workers as nobody.
 distcheck: dist
 	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	chmod 0755 "$$d"; \
 	tar -xzf build/dist/$(DIST).tar.gz -C "$$d"; \
 	echo "== make check in $$d/$(DIST)"; \
 	$(MAKE) -C "$$d/$(DIST)" check; \
