@@ -11,6 +11,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,10 +267,12 @@ END_TEST
 START_TEST(test_max_memory_failed_replacement)
 {
 	struct h_report	*r;
-	const char	*fail = h_path("fail");
+	char		 fail[PATH_MAX];	/* h_path's buffer is reused */
 	char		 buf[64];
 	long long	 first;
 	int		 attempts, port = h_free_port();
+
+	snprintf(fail, sizeof(fail), "%s", h_path("fail"));
 
 	h_write_config(
 	    "[socket:web]\n"
