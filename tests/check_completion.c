@@ -74,16 +74,18 @@ write_file(const char *name, const char *text, mode_t mode)
 }
 
 /*
- * The fake clusterctl: "CLUSTERD_CONTROL|ARGS" into calls, then the reply;
- * exit 3 as if nobody listened when "down" exists, hang when "hang" does.
+ * Once for the test case, in the parent (so that a failed test, whose
+ * process ends at once, leaves nothing behind): the directory with the
+ * fake clusterctl, first in PATH.  It writes "CLUSTERD_CONTROL|ARGS" into
+ * calls, then the reply; it exits 3 as if nobody listened when "down"
+ * exists, and hangs when "hang" does.
  */
 static void
-setup(void)
+dir_create(void)
 {
 	char	 text[1024], bin[256], path[2048];
 	const char *old = getenv("PATH");
 
-	/* again for every test: CK_FORK=no runs them in one process */
 	memcpy(dir, DIR_TEMPLATE, sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(bin, sizeof(bin), "%s/bin", dir);
@@ -101,14 +103,11 @@ setup(void)
 	write_file("app.ini", "", 0644);
 	snprintf(path, sizeof(path), "%s:%s", bin, old ? old : "/usr/bin:/bin");
 	ck_assert_int_eq(setenv("PATH", path, 1), 0);
-	ck_assert_int_eq(unsetenv("CLUSTERD_CONTROL"), 0);
 }
 
 static void
-teardown(void)
+remove_files(const char *const *files)
 {
-	static const char *const files[] = { "bin/clusterctl", "reply",
-	    "app.sock", "app.ini", "calls", "down", "hang", "bin", NULL };
 	char	path[256];
 	int	i;
 
@@ -118,6 +117,25 @@ teardown(void)
 			fprintf(stderr, "remove %s: %s\n", path,
 			    strerror(errno));
 	}
+}
+
+/* Before each test: no calls recorded, clusterd "up", no variable. */
+static void
+reset(void)
+{
+	static const char *const files[] = { "calls", "down", "hang", NULL };
+
+	remove_files(files);
+	ck_assert_int_eq(unsetenv("CLUSTERD_CONTROL"), 0);
+}
+
+static void
+dir_remove(void)
+{
+	static const char *const files[] = { "bin/clusterctl", "reply",
+	    "app.sock", "app.ini", "calls", "down", "hang", "bin", NULL };
+
+	remove_files(files);
 	if (rmdir(dir) == -1)
 		fprintf(stderr, "rmdir %s: %s\n", dir, strerror(errno));
 }
@@ -377,7 +395,8 @@ completion_suite(void)
 	Suite	*s = suite_create("completion");
 	TCase	*tc = tcase_create("bash");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, dir_create, dir_remove);
+	tcase_add_checked_fixture(tc, reset, NULL);
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, registered);
 	tcase_add_test(tc, commands);
