@@ -18,7 +18,6 @@
 
 #include <ev.h>
 
-#define CLUSTERD_VERSION	"0.1.0"
 #define DEFAULT_CONFIG		"/etc/clusterd/clusterd.ini"
 
 #define NAME_MAXLEN		64	/* socket and program names */
