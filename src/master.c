@@ -1400,10 +1400,10 @@ create_programs(void)
  * Can cf run within clusterd's open-files limit?  Each worker costs the
  * master its IPC channel, its exec-status pipe while it starts, its
  * notify socket, and its slot's reuseport sockets, twice over during a
- * rolling restart (old and new); on top come the listeners, the control
- * socket and its clients, and what libev and the log use.  A file that
- * cannot fit is refused with the numbers, rather than have workers fail
- * to start one by one.
+ * rolling restart (old and new); on top come the listeners, and what
+ * libev, the log and the control socket use (16; control clients past
+ * the limit wait: accept pauses).  A file that cannot fit is refused
+ * with the numbers, rather than have workers fail to start one by one.
  */
 static int
 fds_fit(const struct config *cf, char *err, size_t errlen)
@@ -1411,7 +1411,7 @@ fds_fit(const struct config *cf, char *err, size_t errlen)
 	const struct sock_conf	*sc;
 	const struct prog_conf	*pc;
 	struct rlimit		 lim;
-	unsigned long long	 need = 32 + 1 + 64, workers = 0, per;
+	unsigned long long	 need = 16, workers = 0, per;
 	size_t			 i;
 	int			 n;
 
