@@ -99,6 +99,7 @@ static struct listener **adopt_listeners(const struct config *,
 		    const struct state *);
 static const struct state_rec *state_find(const struct state *,
 		    const char *, const char *);
+static void	sweep_cgroups(void);
 static void	sweep_programs(void);
 static void	publish_status(void);
 static void	end_when_empty(void);
@@ -153,6 +154,7 @@ master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 		config = NULL;
 		return -1;
 	}
+	(void)cgroup_init(NULL, NULL);	/* says why not, if not */
 	if ((socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
@@ -210,6 +212,8 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 	if ((r = state_find(st, "master", NULL)) != NULL &&
 	    state_num(r, "seq", &n) == 0)
 		rl.rl_seq = (unsigned)n;
+	(void)cgroup_init(r != NULL ? state_get(r, "cgroup") : NULL,
+	    r != NULL ? state_get(r, "cgroupctl") : NULL);
 	if ((socks = adopt_listeners(config, st)) == NULL)
 		return -1;
 	for (pc = config->cf_progs; pc != NULL; pc = pc->pc_next) {
@@ -223,6 +227,7 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 		*tail = p;
 		tail = &p->p_next;
 	}
+	sweep_cgroups();
 	if ((r = state_find(st, "master", NULL)) != NULL &&
 	    state_num(r, "waiter", &n) == 0 && n >= 0)
 		upgrade_answer((int)n);
@@ -275,6 +280,32 @@ adopt_listeners(const struct config *cf, const struct state *st)
 	return ls;
 }
 
+/*
+ * After an upgrade: worker cgroups that no adopted worker holds (a busy
+ * one the old image was still removing) are emptied and removed.
+ */
+static void
+sweep_cgroups(void)
+{
+	const struct worker	 *w;
+	const char		**keep;
+	size_t			  n = 0;
+
+	if (cgroup_base() == NULL)
+		return;
+	for (w = worker_first(); w != NULL; w = w->w_next)
+		n++;
+	if ((keep = calloc(n + 1, sizeof(*keep))) == NULL) {
+		log_warn("upgrade: cgroups");
+		return;
+	}
+	n = 0;
+	for (w = worker_first(); w != NULL; w = w->w_next)
+		keep[n++] = w->w_cgroup;
+	cgroup_sweep(keep, n);
+	free(keep);
+}
+
 /* The first record of kind (named name, if not NULL). */
 static const struct state_rec *
 state_find(const struct state *st, const char *kind, const char *name)
@@ -312,7 +343,10 @@ master_adopted(void)
 	notify_ready(status);
 }
 
-/* Close sockets (unix socket files go too), remove the pidfile, free. */
+/*
+ * Close sockets (unix socket files go too), remove the pidfile, free;
+ * kill what is left in worker cgroups and remove them.
+ */
 void
 master_cleanup(void)
 {
@@ -331,6 +365,7 @@ master_cleanup(void)
 	free(rl.rl_rolls);
 	rl.rl_rolls = NULL;
 	waiters_notify(~0U, 0, "clusterd stopped");
+	cgroup_cleanup();	/* what is left in worker cgroups: SIGKILL */
 }
 
 int

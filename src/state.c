@@ -11,12 +11,13 @@
  * monotonic clock, which the new image shares with the old one.
  *
  *	clusterd-state 1
- *	master seq=3 digest=... control=7 waiter=12
+ *	master seq=3 digest=... control=7 waiter=12 cgroup=/sys/fs/...
  *	listener name=web fd=5
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
  *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11
+ *	    cgroup=/sys/fs/cgroup/.../web.0.123
  *	end
  */
 
@@ -80,6 +81,10 @@ state_write(int fd, const struct state_out *so)
 	put(&sb, "config", so->so_config_path);
 	if (so->so_control_path != NULL)
 		put(&sb, "controlpath", so->so_control_path);
+	if (cgroup_base() != NULL) {
+		put(&sb, "cgroup", cgroup_base());
+		put(&sb, "cgroupctl", cgroup_controllers());
+	}
 	strbuf_printf(&sb, "\n");
 	for (j = 0; (sfd = sdlisten_get(j, &name)) != -1; j++) {
 		strbuf_printf(&sb, "sdsock");
@@ -162,6 +167,8 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 	    ev_is_active(&w->w_exec_io) ? w->w_exec_io.fd : -1,
 	    w->w_ipc_bad);
 	put(sb, "text", w->w_text);
+	if (w->w_cgroup != NULL)
+		put(sb, "cgroup", w->w_cgroup);
 	if (w->w_ipc_len > 0)
 		put_bytes(sb, "ipcbuf", w->w_ipc_buf, w->w_ipc_len);
 	strbuf_printf(sb, "\n");
