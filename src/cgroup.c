@@ -621,9 +621,9 @@ cgroup_populated(const char *path)
  * sig to every process in the cgroup: SIGKILL through cgroup.kill
  * (Linux 5.14), or to each pid of cgroup.procs until no new one shows
  * up.  With leader (the worker, not yet reaped), another signal counts
- * only if the leader is in the cgroup: it is not before its child has
- * joined.  0 when done, -1 when the caller should signal the process
- * group instead.
+ * only if the cgroup has a process: it has none before the worker's
+ * child has joined it.  0 when done, -1 when the caller should signal
+ * the process group instead.
  */
 int
 cgroup_signal(const char *path, int sig, pid_t leader)
@@ -643,7 +643,7 @@ cgroup_signal(const char *path, int sig, pid_t leader)
 /*
  * sig to each process in cgroup.procs, for up to rounds passes while
  * new ones appear (a process may fork while the list is read).  -1 if
- * the list cannot be read, or leader is given and not in it.
+ * the list cannot be read, or is empty and leader is given.
  */
 static int
 signal_listed(const char *path, int sig, int rounds, pid_t leader)
@@ -652,7 +652,7 @@ signal_listed(const char *path, int sig, int rounds, pid_t leader)
 	char		 file[PATH_MAX];
 	FILE		*f;
 	long		 pid;
-	int		 nseen = 0, fresh, i, r, found = leader <= 0;
+	int		 nseen = 0, fresh, i, r;
 
 	if (join(file, sizeof(file), path, "cgroup.procs") == -1)
 		return -1;
@@ -667,7 +667,6 @@ signal_listed(const char *path, int sig, int rounds, pid_t leader)
 				continue;
 			if (nseen < KILL_MAX)
 				seen[nseen++] = (pid_t)pid;
-			found = found || (pid_t)pid == leader;
 			fresh++;
 			if (kill((pid_t)pid, sig) == -1 && errno != ESRCH)
 				log_warn("cgroup %s: kill %ld with %s", path,
@@ -677,7 +676,7 @@ signal_listed(const char *path, int sig, int rounds, pid_t leader)
 		if (fresh == 0)
 			break;
 	}
-	return found ? 0 : -1;
+	return leader > 0 && nseen == 0 ? -1 : 0;
 }
 
 /*

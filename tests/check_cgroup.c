@@ -254,9 +254,10 @@ START_TEST(kill_without_cgroup_kill)
 END_TEST
 
 /*
- * Another signal goes to each process too; with a leader that is not
- * in it (its child has not joined yet), the caller is told to signal
- * the process group instead.
+ * Another signal goes to each process too (the leader need not be one
+ * of them: it may have exited); with a leader and an empty cgroup (its
+ * child has not joined yet), the caller is told to signal the process
+ * group instead.
  */
 START_TEST(signal_and_leader)
 {
@@ -266,10 +267,12 @@ START_TEST(signal_and_leader)
 
 	snprintf(text, sizeof(text), "%ld\n", (long)a);
 	put("cgroup.procs", text);
-	ck_assert_int_eq(cgroup_signal(dir, SIGTERM, a), 0);
+	ck_assert_int_eq(cgroup_signal(dir, SIGTERM, b), 0);
 	ck_assert_int_eq(waitpid(a, &st, 0), a);
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	ck_assert_int_eq(kill(b, 0), 0);	/* not listed: not signalled */
 	put("cgroup.procs", "");
+	ck_assert_int_eq(cgroup_signal(dir, SIGTERM, 0), 0);
 	ck_assert_int_eq(cgroup_signal(dir, SIGTERM, b), -1);
 	ck_assert_int_eq(kill(b, 0), 0);	/* not signalled */
 	kill(b, SIGKILL);
