@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A cgroup v2 for each worker, when clusterd has a cgroup of its own to
  * manage: what a worker started stays in its cgroup whatever it does to
  * its process group or session (setsid, a double fork), so that a stop
@@ -24,9 +26,9 @@
  * clone3(CLONE_INTO_CGROUP), which needs Linux 5.7 and a raw system
  * call beside glibc's fork), nothing it starts can be outside (it starts
  * nothing before its exec), and what it allocates after the exec is
- * charged to the worker's cgroup.  Every file is root's, mode 0644: a
- * worker that runs as another user can neither move itself out nor
- * change a limit nor create cgroups below its own.
+ * charged to the worker's cgroup.  Every file is root's and writable
+ * by root alone: a worker that runs as another user can neither move
+ * itself out nor change a limit nor create cgroups below its own.
  *
  * Without a cgroup of its own clusterd says so once and works on
  * process groups, as it always did.
@@ -86,6 +88,7 @@ static int	read_key(const char *, const char *, const char *,
 		    long long *);
 static int	signal_listed(const char *, int, int, pid_t);
 static long long rss_sum(const char *);
+static void	sweep(const char *const *, size_t, int);
 static int	worker_name(const char *);
 static int	remove_now(const char *);
 static void	pending_add(const char *);
@@ -824,6 +827,13 @@ retry_fired(void *arg)
 void
 cgroup_sweep(const char *const *keep, size_t n)
 {
+	sweep(keep, n, 1);
+}
+
+/* cgroup_sweep(); loud: say what is killed (not at exit: it is ours). */
+static void
+sweep(const char *const *keep, size_t n, int loud)
+{
 	DIR		*d;
 	struct dirent	*de;
 	char		 path[PATH_MAX];
@@ -841,8 +851,10 @@ cgroup_sweep(const char *const *keep, size_t n)
 		if (i < n)
 			continue;
 		if (cgroup_populated(path) == 1) {
-			log_notice("cgroup %s: left by an earlier clusterd "
-			    "with processes in it: killing them", path);
+			if (loud)
+				log_notice("cgroup %s: left by an earlier "
+				    "clusterd with processes in it: killing "
+				    "them", path);
 			(void)cgroup_signal(path, SIGKILL, 0);
 		}
 		cgroup_remove(path);
@@ -884,9 +896,9 @@ cgroup_cleanup(void)
 
 	if (base[0] == '\0')
 		return;
+	sweep(NULL, 0, 0);	/* what is left joins the pending ones */
 	if (retry_init)
 		timer_stop(&retry);
-	cgroup_sweep(NULL, 0);
 	while ((cp = pending) != NULL) {
 		pending = cp->cp_next;
 		(void)cgroup_signal(cp->cp_path, SIGKILL, 0);

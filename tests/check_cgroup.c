@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of cgroup.c: finding clusterd's cgroup from the text of
  * /proc/self/cgroup and /proc/self/mountinfo, telling systemd's units,
  * and what it reads and does in a worker's cgroup, on a directory that

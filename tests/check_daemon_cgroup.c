@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of worker cgroups: clusterd, run by hand as root in
  * a cgroup v2 the test makes for it (a child of the hierarchy's root,
  * found in /proc/self/mountinfo), gives each worker a cgroup of its own,
