@@ -569,7 +569,9 @@ double		 timer_left(const struct timer *);
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
 int		 ipc_open(struct worker *, const struct spawn_req *, int *);
-int		 ipc_adopt(struct worker *, int, const char *, size_t, int);
+int		 ipc_adopt(struct worker *, const struct spawn_req *, int,
+		    const char *, size_t, int);
+int		 ipc_adopt_nodecl(struct worker *, const char *, size_t);
 int		 ipc_disconnect(struct worker *);
 void		 ipc_close_unstarted(struct worker *);
 void		 ipc_started(struct worker *, int, int);
@@ -630,6 +632,8 @@ void		 worker_signal(struct worker *, int);
 void		 worker_signal_group(struct worker *, int);
 void		 worker_disconnect(struct worker *);
 void		 worker_notify_close(struct worker *);
+int		 worker_notify_fd(const struct worker *);
+int		 worker_notify_adopt(struct worker *, int);
 int		 worker_group_alive(const struct worker *);
 void		 worker_free(struct worker *);
 int		 worker_count(void);

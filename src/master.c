@@ -740,6 +740,8 @@ upgrade_fds(int **keepp, size_t *np, int state_fd)
 			rc |= fds_add(keepp, np, w->w_ipc_io.fd);
 		if (ev_is_active(&w->w_exec_io))
 			rc |= fds_add(keepp, np, w->w_exec_io.fd);
+		if (w->w_notify != NULL)
+			rc |= fds_add(keepp, np, worker_notify_fd(w));
 	}
 	for (j = 0; (fd = sdlisten_get(j, &name)) != -1; j++)
 		rc |= fds_add(keepp, np, fd);

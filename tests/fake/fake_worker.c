@@ -271,3 +271,18 @@ worker_notify_close(struct worker *w)
 {
 	(void)w;
 }
+
+int
+worker_notify_adopt(struct worker *w, int fd)
+{
+	(void)w;
+	(void)fd;
+	return -1;
+}
+
+int
+worker_notify_fd(const struct worker *w)
+{
+	(void)w;
+	return -1;
+}
