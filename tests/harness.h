@@ -130,6 +130,7 @@ int		 h_fd_count(pid_t);
 long		 h_rss_kib(pid_t);
 int		 h_notify_open(const char *);
 int		 h_notify_recv(int, char *, size_t, int);
+void		 h_kill_in_namespace(const struct h_report *, int);
 
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);
