@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The IPC channel between the master and one worker: a Unix stream
  * socketpair speaking newline-delimited JSON (Node.js's framing for
  * process.send) or bare words.  Whatever a worker writes on it stays that

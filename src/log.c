@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Logging to stderr.  Under systemd, when JOURNAL_STREAM names the device
  * and inode of our stderr, the journal adds its own timestamp: each line
  * then carries only a <N> syslog priority prefix.

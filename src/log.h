@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd logging: one line per message on stderr, with a timestamp and
  * level, or with a <N> priority prefix when stderr is the journal.  After
  * log_init() a slow or absent reader never blocks the caller: lines wait

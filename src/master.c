@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The master: the running whole.  It holds the configuration, the
  * configured listeners and the programs; it turns signals and reaped
  * children into calls on the programs; it reloads and shuts down.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The lifecycle of a slot and its workers, as one table of states and
  * events.  This file is the only writer of a worker's or a slot's state.
  *

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The state an upgrade carries across execve: what the running clusterd
  * knows that the configuration file does not say, written by the old
  * image to a memfd and read back by the new one (master.c does both).

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The process record of a worker: fork it (spawn.c) with its IPC channel
  * (ipc.c), watch its exec-status pipe, find it by pid when it is reaped,
  * signal it or its process group, free it.

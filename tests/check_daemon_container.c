@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests: the set-up of examples/container, without a
  * container engine: clusterd as PID 1 of its own PID namespace (unshare
  * --pid --fork --mount-proc), its health probed with `clusterctl check`

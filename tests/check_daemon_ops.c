@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the operating features: reuseport sockets per
  * slot, max_memory recycling, and reaping orphans as a subreaper or as a
  * container's PID 1.

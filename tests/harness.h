@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration-test harness: run the real clusterd from the outside, with
  * tiny workers (tests/workers) that report what they see.
  *

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A fake of worker.c: "spawning" makes a record with a made-up pid and
  * no process; signals are written down; a test reports exits, execs and
  * messages through the same callback worker.c would call.
