@@ -164,11 +164,11 @@ static unsigned	changes;	/* state changes so far, for the master */
  * sequence number, after each wakeup.  A reader that falls behind by
  * more than the ring holds misses lines, and can tell.
  */
-#define EVENTS_MAX	512
+#define EVENTS_MAX	256
 
 struct life_event {
 	char	le_prog[NAME_MAXLEN];
-	char	le_text[256];
+	char	le_text[192];
 };
 
 static struct life_event	events[EVENTS_MAX];
