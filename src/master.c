@@ -145,17 +145,14 @@ static double	longest_stop_timeout(void);
 int
 master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 {
-	char	err[ERRBUF_LEN];
+	char	err[ERRBUF_LEN] = "";
 
 	config = cf;
 	verbosity = verbose;
 	hooks = *mh;
-	if (fds_fit(cf, err, sizeof(err)) == -1) {
+	if (fds_fit(cf, err, sizeof(err)) == -1)
 		log_errorx("%s", err);
-		config = NULL;
-		return -1;
-	}
-	if ((socks = open_listeners(config, 1)) == NULL ||
+	if (err[0] != '\0' || (socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
 			free(config->cf_pidfile);	/* not ours */
