@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of issue 9 with the real daemon: clusterd as the
  * Node.js cluster primary of unmodified Node 20 apps (ipc = node-cluster,
  * ready = listening, stop_signal = disconnect), sd_notify readiness per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """
 notify_worker.py - a worker that speaks sd_notify(3) to its NOTIFY_SOCKET
 the way libsystemd's sd_notify() does (one datagram of NAME=VALUE lines
