@@ -273,6 +273,30 @@ log_line_no(const char *needle, int nth)
 	return found;
 }
 
+/* The pid of the newest report with this prefix; it must exist. */
+static pid_t
+newest_pid(const char *prefix)
+{
+	struct h_report	*r = h_newest_report(prefix);
+	pid_t		 pid;
+
+	H_ASSERT(r != NULL, "no report \"%s*\"", prefix);
+	pid = r->r_pid;
+	h_report_free(r);
+	return pid;
+}
+
+/* Does the first log line with needle also hold what? */
+static int
+first_line_has(const char *needle, const char *what)
+{
+	char	*line = h_find_line(h_log(), needle);
+	int	 yes = line != NULL && strstr(line, what) != NULL;
+
+	free(line);
+	return yes;
+}
+
 /* A report with this prefix of another worker than pid; must exist. */
 static struct h_report *
 report_not_of(const char *prefix, pid_t pid)
@@ -804,7 +828,7 @@ START_TEST(test_unconfigured_port)
 	h_report_list_free(v, n);
 	snprintf(want, sizeof(want), "node[0] (pid %ld): listen(%d) matches "
 	    "none of the program's sockets: web (127.0.0.1:%d, fd 3)",
-	    (long)h_newest_report("node.")->r_pid, other, port);
+	    (long)newest_pid("node."), other, port);
 	log_for(want, 1);
 	snprintf(want, sizeof(want), "): listen(%d) matches none of the "
 	    "program's sockets: web (127.0.0.1:%d, fd 3)", other, port);
@@ -855,8 +879,8 @@ START_TEST(test_listening_gates_roll)
 	start();
 	h_expect_reports("node.0.", 1);
 	h_expect_reports("node.1.", 1);
-	old[0] = h_newest_report("node.0.")->r_pid;
-	old[1] = h_newest_report("node.1.")->r_pid;
+	old[0] = newest_pid("node.0.");
+	old[1] = newest_pid("node.1.");
 	log_for("started: node: 2/2 ready", 1);
 	h_write_config(conf, port, src("tests/workers/node-app.js"), port,
 	    1000);
@@ -1312,8 +1336,7 @@ START_TEST(test_notify_ready_status_stopping)
 	log_for("started: nt: 2/2 ready", 1);
 	t_start = log_ms("nt[0] started", 1);
 	t_ready = log_ms("nt[0] (pid", 1);
-	H_ASSERT(h_find_line(h_log(), "nt[0] (pid") != NULL &&
-	    strstr(h_find_line(h_log(), "nt[0] (pid"), "is ready") != NULL,
+	H_ASSERT(first_line_has("nt[0] (pid", "is ready"),
 	    "nt[0]'s first line is not its readiness");
 	H_ASSERT(t_ready - t_start >= 750, "ready %lld ms after the start, "
 	    "before READY=1", t_ready - t_start);
@@ -1364,8 +1387,8 @@ START_TEST(test_notify_watchdog)
 	d = log_ms("sent no heartbeat", 1) - log_ms("quiet[0] (pid", 1);
 	H_ASSERT(d >= 1100 && d < 3000, "quiet was killed %lld ms after it "
 	    "was ready (heartbeats for 800 ms, watchdog 500 ms)", d);
-	H_ASSERT(strstr(h_find_line(h_log(), "sent no heartbeat"),
-	    "quiet[0]") != NULL, "not quiet was killed");
+	H_ASSERT(first_line_has("sent no heartbeat", "quiet[0]"), "not quiet "
+	    "was killed");
 	log_for("quiet[0] started", 2);
 	H_ASSERT(h_count_log("beat[0] started") == 1 &&
 	    h_count_log("beat[0] (pid") == 1, "beat was killed or replaced");
@@ -1491,13 +1514,14 @@ START_TEST(test_einhorn)
 	}
 	h_report_list_free(v, n);
 	r = h_report_wait("ej.0.", WAIT);
+	H_ASSERT(r != NULL, "no report of ej[0]");
 	first = r->r_pid;
 	h_report_free(r);
 	h_report_free(h_report_wait("ey.", WAIT));
 	log_for("en[0] (pid", 1);
 	log_for("was not ready within 1s: SIGKILL", 1);
-	H_ASSERT(strstr(h_find_line(h_log(), "was not ready within"),
-	    "en[0]") != NULL, "not the worker without an ack was killed");
+	H_ASSERT(first_line_has("was not ready within", "en[0]"), "not the "
+	    "worker without an ack was killed");
 	H_ASSERT(h_count_log(") is ready") == 3, "%d ready",
 	    h_count_log(") is ready"));
 	H_ASSERT(h_count_log("bad IPC message") == 0, "an ack was not read");
