@@ -366,6 +366,24 @@ spread()
 	row "(d) 4 workers, reuseport = yes" "$SPREAD"
 }
 
+# (e) Node.js: the same plain app under clusterd node-cluster, Node's
+# own cluster primary and PM2 cluster mode (bench/nodebench.py).
+node_section()
+{
+	if ! command -v node >/dev/null 2>&1; then
+		row "(e) Node.js" "skipped: node is not installed"
+		return
+	fi
+	LOAD_SECS=$LOAD_SECS HUP_EVERY=$HUP_EVERY TPUT_SECS=$TPUT_SECS \
+	    SPREAD_SECS=$SPREAD_SECS WRK_ARGS=$WRK_ARGS \
+	    "$PY" "$HERE/nodebench.py" "$B" "$RESULTS"
+	case $? in
+	0)	;;
+	1)	FAILED=1 ;;
+	*)	die "the Node section could not run" ;;
+	esac
+}
+
 echo "clusterd benchmark: $CLUSTERD, $(nproc) CPUs, wrk $WRK_ARGS"
 zero_downtime "keep-alive, SIGHUP every ${HUP_EVERY}s"
 zero_downtime "Connection: close, SIGHUP every ${HUP_EVERY}s" \
@@ -374,6 +392,7 @@ graceful_term
 idle_cost
 request_path
 spread
+node_section
 echo
 cat "$RESULTS"
 echo
