@@ -208,6 +208,9 @@ struct listener {
 					   its own listening socket */
 	int			 l_fd;
 	int			 l_refs;	/* the master's list, bindings */
+	char			*l_node_data;	/* node-cluster: the first data
+						   a worker's listen() sent (TLS
+						   ticket keys), for every one */
 	dev_t			 l_dev;		/* unix: the socket file bound, */
 	ino_t			 l_ino;		/* told from anything put there */
 };
@@ -317,6 +320,7 @@ struct worker {
 	struct nodecl		*w_nodecl;	/* node-cluster's state */
 	struct nodecl_sock	*w_nsocks;	/* its sockets, for queryServer */
 	struct sock_desc	*w_nsockdesc;	/* their addresses */
+	struct listener		**w_nlisteners;	/* and listeners, held */
 	size_t			 w_nnsocks;
 	struct wnotify		*w_notify;	/* ready = notify: its socket */
 	char			 w_text[256];	/* last status text */

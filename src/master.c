@@ -99,6 +99,7 @@ static int	upgrade_fds(int **, size_t *, int);
 static void	upgrade_done(int, const char *);
 static struct listener **adopt_listeners(const struct config *,
 		    const struct state *);
+static void	adopt_node_data(struct listener *, const struct state_rec *);
 static const struct state_rec *state_find(const struct state *,
 		    const char *, const char *);
 static void	sweep_programs(void);
@@ -259,8 +260,10 @@ adopt_listeners(const struct config *cf, const struct state *st)
 		r = state_find(st, "listener", sc->sc_name);
 		if (r != NULL && state_num(r, "fd", &fd) == 0 && fd >= 0) {
 			if ((ls[i] = sock_adopt(sc, (int)fd, err,
-			    sizeof(err))) != NULL)
+			    sizeof(err))) != NULL) {
+				adopt_node_data(ls[i], r);
 				continue;
+			}
 			log_warnx("upgrade: socket %s: %s: binding it anew",
 			    sc->sc_name, err);
 			close((int)fd);
@@ -272,6 +275,19 @@ adopt_listeners(const struct config *cf, const struct state *st)
 		}
 	}
 	return ls;
+}
+
+/*
+ * The TLS ticket keys node-cluster workers share: kept across the
+ * upgrade, so a worker started after it resumes its elders' sessions.
+ */
+static void
+adopt_node_data(struct listener *l, const struct state_rec *r)
+{
+	const char	*data = state_get(r, "nodedata");
+
+	if (data != NULL && (l->l_node_data = strdup(data)) == NULL)
+		log_warn("upgrade: socket %s: node-cluster data", l->l_name);
 }
 
 /* The first record of kind (named name, if not NULL). */

@@ -306,6 +306,7 @@ static void
 sock_free(struct listener *l)
 {
 	sock_close(l);
+	free(l->l_node_data);
 	free(l->l_name);
 	free(l->l_listen);
 	free(l);

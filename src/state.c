@@ -14,7 +14,7 @@
  *
  *	clusterd-state 1
  *	master seq=3 digest=... control=7 waiter=12
- *	listener name=web fd=5
+ *	listener name=web nodedata=... fd=5
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
@@ -94,6 +94,8 @@ state_write(int fd, const struct state_out *so)
 	for (i = 0; so->so_socks[i] != NULL; i++) {
 		strbuf_printf(&sb, "listener");
 		put(&sb, "name", so->so_socks[i]->l_name);
+		if (so->so_socks[i]->l_node_data != NULL)
+			put(&sb, "nodedata", so->so_socks[i]->l_node_data);
 		strbuf_printf(&sb, " fd=%d\n", so->so_socks[i]->l_fd);
 	}
 	for (p = so->so_programs; p != NULL; p = p->p_next) {

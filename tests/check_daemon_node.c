@@ -742,8 +742,9 @@ START_TEST(test_https)
 {
 	struct h_report	**v;
 	int		  port = h_free_port(), other = h_free_port(), st = -1;
+	int		  conns = 0, ok = 0, reused = 0, workers = 0, got;
 	size_t		  n, i;
-	char		  py[1024], *out = NULL;
+	char		  py[1536], *out = NULL;
 	const char	 *client[] = { PYTHON, "-c", py, NULL };
 
 	make_cert();
@@ -767,11 +768,20 @@ START_TEST(test_https)
 	}
 	h_report_list_free(v, n);
 	log_for("started: node: 2/2 ready", 1);
+	/*
+	 * TLS 1.2 sessions, each resumed on the next connection, until both
+	 * workers have served (the kernel picks the one that accepts).
+	 */
 	snprintf(py, sizeof(py), "import socket, ssl\n"
 	    "c = ssl._create_unverified_context()\n"
-	    "for i in range(6):\n"
+	    "c.maximum_version = ssl.TLSVersion.TLSv1_2\n"
+	    "sess, pids, n, ok, reused = None, set(), 0, 0, 0\n"
+	    "while n < 6 or (len(pids) < 2 and n < 200):\n"
 	    "    s = c.wrap_socket(socket.create_connection(('127.0.0.1', "
-	    "%d)))\n"
+	    "%d)), session=sess)\n"
+	    "    n += 1\n"
+	    "    reused += s.session_reused\n"
+	    "    sess = s.session\n"
 	    "    s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: "
 	    "close\\r\\n\\r\\n')\n"
 	    "    r = b''\n"
@@ -780,13 +790,99 @@ START_TEST(test_https)
 	    "        if not d:\n"
 	    "            break\n"
 	    "        r += d\n"
-	    "    print(r.decode().split('\\r\\n')[0])\n", port);
+	    "    ok += r.startswith(b'HTTP/1.1 200')\n"
+	    "    pids.add(r.split(b'pid ')[1].split()[0])\n"
+	    "print('connections', n, 'ok', ok, 'reused', reused + 1, "
+	    "'workers', len(pids))\n", port);
 	H_ASSERT(h_run(client, NULL, WAIT, &st, &out, NULL) && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == 0, "TLS client: wait status 0x%x: %s", st,
 	    out != NULL ? out : "");
-	H_ASSERT(count(out, "HTTP/1.1 200") == 6, "TLS answers: %s", out);
+	got = sscanf(out, "connections %d ok %d reused %d workers %d", &conns,
+	    &ok, &reused, &workers);
+	H_ASSERT(got == 4, "TLS client said: %s", out);
+	H_ASSERT(ok == conns, "TLS answers: %s", out);
+	H_ASSERT(workers == 2, "one worker served all: %s", out);
+	/* One set of ticket keys: a session resumes on either worker. */
+	H_ASSERT(reused == conns, "TLS sessions: %s", out);
 	free(out);
 	H_ASSERT(h_count_log("exited") == 0, "a worker exited");
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * The shared ticket keys outlive an upgrade: a session from a worker the
+ * old image started resumes on one the new image started.  The client
+ * does the upgrade (SIGUSR2) and the crash between its two connections,
+ * as a session cannot leave the process that made it.
+ */
+START_TEST(test_https_upgrade)
+{
+	struct h_report	 *r;
+	int		  port = h_free_port(), st = -1;
+	char		  py[2048], *out = NULL;
+	const char	 *client[] = { PYTHON, "-c", py, NULL };
+
+	make_cert();
+	h_write_config(
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:node]\n"
+	    "command = node %s\n"
+	    "sockets = web\n"
+	    "ipc = node-cluster\n"
+	    "env = LISTEN=%d\n"
+	    "env = TLS_CERT=%s\n"
+	    "env = TLS_KEY=%s\n", port, src("tests/workers/node-app.js"), port,
+	    h_path("cert.pem"), h_path("key.pem"));
+	start();
+	r = h_report_wait("node.", WAIT);
+	H_ASSERT(r != NULL, "no report from the worker");
+	log_for("started: node: 1/1 ready", 1);
+	snprintf(py, sizeof(py), "import os, signal, socket, ssl, time\n"
+	    "c = ssl._create_unverified_context()\n"
+	    "c.maximum_version = ssl.TLSVersion.TLSv1_2\n"
+	    "def get(sess):\n"
+	    "    s = c.wrap_socket(socket.create_connection(('127.0.0.1', "
+	    "%d)), session=sess)\n"
+	    "    s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: "
+	    "close\\r\\n\\r\\n')\n"
+	    "    r = b''\n"
+	    "    while True:\n"
+	    "        d = s.recv(4096)\n"
+	    "        if not d:\n"
+	    "            break\n"
+	    "        r += d\n"
+	    "    return s.session, s.session_reused, "
+	    "r.split(b'pid ')[1].split()[0].decode()\n"
+	    "def log_has(text):\n"
+	    "    return text in open('%s', errors='replace').read()\n"
+	    "def until(cond):\n"
+	    "    end = time.monotonic() + 10\n"
+	    "    while not cond():\n"
+	    "        if time.monotonic() > end:\n"
+	    "            raise SystemExit('timed out')\n"
+	    "        time.sleep(0.02)\n"
+	    "sess, _, old = get(None)\n"
+	    "os.kill(%ld, signal.SIGUSR2)\n"
+	    "until(lambda: log_has('upgraded: '))\n"
+	    "os.kill(int(old), signal.SIGKILL)\n"
+	    "def served():\n"
+	    "    global reused, new\n"
+	    "    try:\n"
+	    "        _, reused, new = get(sess)\n"
+	    "    except (OSError, IndexError):\n"
+	    "        return False\n"
+	    "    return new != old\n"
+	    "until(served)\n"
+	    "print('old', old, 'new', new, 'reused' if reused else 'full')\n",
+	    port, h_log(), (long)h_daemon());
+	h_report_free(r);
+	H_ASSERT(h_run(client, NULL, WAIT, &st, &out, NULL) && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0, "TLS client: wait status 0x%x: %s", st,
+	    out != NULL ? out : "");
+	H_ASSERT(strstr(out, " reused") != NULL, "TLS session: %s", out);
+	free(out);
 	h_stop_daemon();
 }
 END_TEST
@@ -1605,6 +1701,7 @@ node_suite(void)
 	tcase_add_test(tc, test_reuseport_spreads);
 	tcase_add_test(tc, test_unix_host_fd);
 	tcase_add_test(tc, test_https);
+	tcase_add_test(tc, test_https_upgrade);
 	tcase_add_test(tc, test_unconfigured_port);
 	tcase_add_test(tc, test_nacked_handle);
 	tcase_add_test(tc, test_check_rejects);
