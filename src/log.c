@@ -306,19 +306,31 @@ log_result(ssize_t n)
 }
 
 /*
+ * Do lines wait for a reader that is only slow?  Then log_wait_fd()
+ * becomes writable when it has read, and log_flush() writes them: the
+ * next message would, but there may be none for a while.  Never for a
+ * file (writes to it do not wait) or an output that fails (waiting does
+ * not help): there lines wait for the next message, then are dropped.
+ */
+int
+log_backlog(void)
+{
+	return log_out != LOG_OUT_BLOCKING && !log_failing &&
+	    log_pending_len > 0;
+}
+
+/*
  * Should a caller that can wait hold its lines back?  Yes while more
- * than half of the buffer waits for a reader that is slow.  Never for a
- * file (writes to it do not wait) or an output that fails: there waiting
- * would stall the caller for good, and lines are dropped and counted.
+ * than half of the buffer waits for a reader that is slow; never where
+ * waiting would stall the caller for good (see log_backlog).
  */
 int
 log_congested(void)
 {
-	return log_out != LOG_OUT_BLOCKING && !log_failing &&
-	    log_pending_len > LOG_PENDING_MAX / 2;
+	return log_backlog() && log_pending_len > LOG_PENDING_MAX / 2;
 }
 
-/* What to wait on, for writing, while log_congested(): then log_flush(). */
+/* What to poll for writing, while log_backlog(): then log_flush(). */
 int
 log_wait_fd(void)
 {

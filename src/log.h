@@ -31,6 +31,7 @@ void	log_tick(void);
 int	log_flush(void);
 unsigned long long log_dropped_count(void);
 int	log_is_journal(void);
+int	log_backlog(void);
 int	log_congested(void);
 int	log_wait_fd(void);
 void	log_line(int, const char *, const char *, size_t);

@@ -16,7 +16,7 @@
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
- *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11
+ *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11 out=13
  *	end
  */
 
@@ -54,6 +54,8 @@ static void	put_bytes(struct strbuf *, const char *, const char *,
 static void	write_slot(struct strbuf *, const struct slot *, int);
 static void	write_worker(struct strbuf *, const struct slot *, int,
 		    const struct worker *, const char *);
+static void	write_capture(struct strbuf *, const char *,
+		    const struct capture *);
 static int	write_all(int, const char *, size_t);
 static int	record_parse(char *, struct state_rec *);
 static int	unescape(char *, size_t *);
@@ -164,7 +166,30 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 	put(sb, "text", w->w_text);
 	if (w->w_ipc_len > 0)
 		put_bytes(sb, "ipcbuf", w->w_ipc_buf, w->w_ipc_len);
+	write_capture(sb, "out", w->w_out);
+	write_capture(sb, "err", w->w_err);
 	strbuf_printf(sb, "\n");
+}
+
+/*
+ * A capture pipe (capture_adopt reads it back): " out=FD outcont=N" and
+ * the bytes read but not logged yet, " outbuf=...".
+ */
+static void
+write_capture(struct strbuf *sb, const char *key, const struct capture *c)
+{
+	const char	*buf;
+	char		 k[16];
+	size_t		 len;
+	int		 cont;
+
+	if (capture_fd(c) == -1)
+		return;
+	buf = capture_pending(c, &len, &cont);
+	strbuf_printf(sb, " %s=%d %scont=%d", key, capture_fd(c), key, cont);
+	snprintf(k, sizeof(k), "%sbuf", key);
+	if (len > 0)
+		put_bytes(sb, k, buf, len);
 }
 
 /* " key=VALUE", the value escaped. */

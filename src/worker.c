@@ -23,6 +23,9 @@ static struct worker	*workers;	/* every worker not yet freed */
 
 static int	worker_fork(struct worker *, const struct spawn_req *);
 static int	worker_notify_open(struct worker *, struct spawn_req *);
+static int	worker_capture_open(struct worker *, struct spawn_req *);
+static void	worker_capture_forked(struct worker *, struct spawn_req *,
+		    int);
 static void	worker_notify_news(void *, const struct wnotify_msg *);
 static void	worker_exec_status(struct ev_loop *, ev_io *, int);
 static void	worker_read_status(struct worker *);
@@ -59,8 +62,8 @@ worker_spawn(const struct spawn_req *req, worker_cb cb, struct slot *sl)
 }
 
 /*
- * Fork with the IPC channel and the notify socket (if any), and watch
- * the exec-status pipe.
+ * Fork with the capture pipes, the IPC channel and the notify socket (if
+ * any), and watch the exec-status pipe.
  */
 static int
 worker_fork(struct worker *w, const struct spawn_req *sreq)
@@ -68,15 +71,21 @@ worker_fork(struct worker *w, const struct spawn_req *sreq)
 	struct spawn_req	req = *sreq;
 	int			child_ipc = -1, status_fd;
 
-	if (req.sr_conf->pc_ready == READY_NOTIFY &&
-	    worker_notify_open(w, &req) == -1)
+	if (worker_capture_open(w, &req) == -1)
 		return -1;
+	if (req.sr_conf->pc_ready == READY_NOTIFY &&
+	    worker_notify_open(w, &req) == -1) {
+		worker_capture_forked(w, &req, 0);
+		return -1;
+	}
 	if (req.sr_conf->pc_ipc != IPC_NONE &&
 	    ipc_open(w, &req, &child_ipc) == -1) {
 		worker_notify_close(w);
+		worker_capture_forked(w, &req, 0);
 		return -1;
 	}
 	w->w_pid = spawn_worker(&req, child_ipc, &status_fd);
+	worker_capture_forked(w, &req, w->w_pid != -1);
 	if (w->w_pid == -1) {
 		if (child_ipc != -1) {
 			close(child_ipc);
@@ -152,6 +161,54 @@ worker_adopt(const struct spawn_req *req, pid_t pid, double started,
 	w->w_next = workers;
 	workers = w;
 	return w;
+}
+
+/*
+ * stdout or stderr = capture: the pipes the master reads, opened before
+ * the fork like the IPC channel; their write ends go to spawn.c in req
+ * (stderr = stdout shares stdout's pipe there).
+ */
+static int
+worker_capture_open(struct worker *w, struct spawn_req *req)
+{
+	const struct prog_conf	*pc = req->sr_conf;
+
+	req->sr_capture[0] = req->sr_capture[1] = -1;
+	if (pc->pc_stdout.o_mode == OUTPUT_CAPTURE && (w->w_out =
+	    capture_open(pc->pc_name, req->sr_slot, PRIO_STDOUT,
+	    &req->sr_capture[0])) == NULL)
+		return -1;
+	if (pc->pc_stderr.o_mode == OUTPUT_CAPTURE && (w->w_err =
+	    capture_open(pc->pc_name, req->sr_slot, PRIO_STDERR,
+	    &req->sr_capture[1])) == NULL) {
+		worker_capture_forked(w, req, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After the fork (forked), or instead of it: the write ends are the
+ * worker's alone; reading starts, or the pipes go.
+ */
+static void
+worker_capture_forked(struct worker *w, struct spawn_req *req, int forked)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++)
+		if (req->sr_capture[i] != -1) {
+			close(req->sr_capture[i]);
+			req->sr_capture[i] = -1;
+		}
+	if (forked) {
+		capture_start(w->w_out);
+		capture_start(w->w_err);
+		return;
+	}
+	capture_close(w->w_out);
+	capture_close(w->w_err);
+	w->w_out = w->w_err = NULL;
 }
 
 /* Every worker not yet freed, for an upgrade's bookkeeping. */
@@ -268,6 +325,9 @@ worker_free(struct worker *w)
 	timer_stop(&w->w_uptime);
 	ipc_close(w);
 	worker_notify_close(w);
+	/* what the pipes still hold is logged: capture.c reads on */
+	capture_close(w->w_out);
+	capture_close(w->w_err);
 	if (ev_is_active(&w->w_exec_io)) {
 		ev_io_stop(EV_DEFAULT, &w->w_exec_io);
 		close(w->w_exec_io.fd);
