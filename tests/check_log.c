@@ -307,7 +307,8 @@ END_TEST
 /*
  * A pipe nobody reads: log_congested() turns on before anything is
  * dropped, and off once the reader has caught up and log_flush() wrote
- * what waited; log_wait_fd() is what to poll meanwhile.
+ * what waited; log_wait_fd() is what to poll meanwhile, as long as
+ * log_backlog() says lines wait.
  */
 START_TEST(congested_before_dropping)
 {
@@ -325,6 +326,7 @@ START_TEST(congested_before_dropping)
 		log_line(6, "web[0]: ", "a line of a worker's, about sixty "
 		    "bytes long", 44);
 	ck_assert_msg(log_congested(), "not congested after %d lines", i);
+	ck_assert_int_eq(log_backlog(), 1);
 	ck_assert_int_eq(log_dropped_count(), 0);
 	pfd.fd = log_wait_fd();
 	pfd.events = POLLOUT;
@@ -335,6 +337,7 @@ START_TEST(congested_before_dropping)
 		(void)log_flush();
 	}
 	ck_assert_int_eq(log_flush(), 0);
+	ck_assert_int_eq(log_backlog(), 0);
 	ck_assert_int_eq(log_dropped_count(), 0);
 	(void)read_pipe(p[0], sink, sizeof(sink));
 	close(p[0]);
@@ -355,6 +358,7 @@ START_TEST(never_congested_when_waiting_is_useless)
 	for (i = 0; i < 3000; i++)
 		log_line(6, "web[0]: ", "to a file", 9);
 	ck_assert_int_eq(log_congested(), 0);
+	ck_assert_int_eq(log_backlog(), 0);
 	(void)captured();
 	signal(SIGPIPE, SIG_IGN);
 	ck_assert_int_eq(pipe(p), 0);
@@ -365,6 +369,7 @@ START_TEST(never_congested_when_waiting_is_useless)
 	for (i = 0; i < 3000; i++)
 		log_line(6, "web[0]: ", "to nobody at all", 16);
 	ck_assert_int_eq(log_congested(), 0);
+	ck_assert_int_eq(log_backlog(), 0);	/* lines wait, in vain */
 	ck_assert_int_gt(log_dropped_count(), 0);
 }
 END_TEST
