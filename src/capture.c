@@ -139,6 +139,17 @@ capture_start(struct capture *c)
 }
 
 /*
+ * Read what the pipe holds now (its worker was reaped: its last words
+ * come before the news of its exit), unless the log is congested.
+ */
+void
+capture_read(struct capture *c)
+{
+	if (c != NULL && c->c_started && c->c_fd != -1 && !c->c_paused)
+		capture_run(c);
+}
+
+/*
  * The worker's record goes.  A capture whose worker never ran is freed;
  * else it reads on to the end of the output, CAPTURE_LINGER at most.
  */

@@ -595,6 +595,7 @@ int		 journal_stream_open(const char *, int);
 /* capture.c: workers' output read by the master, logged line by line. */
 struct capture	*capture_open(const char *, int, int, int *);
 void		 capture_start(struct capture *);
+void		 capture_read(struct capture *);
 void		 capture_close(struct capture *);
 struct capture	*capture_adopt(const char *, int, int,
 		    const struct state_rec *, const char *);

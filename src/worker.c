@@ -125,6 +125,8 @@ worker_reaped(pid_t pid, int status)
 	if (ev_is_active(&w->w_exec_io))
 		worker_read_status(w);	/* a set-up failure, if any */
 	ipc_close(w);
+	capture_read(w->w_out);		/* its last lines first */
+	capture_read(w->w_err);
 	w->w_cb(w, WE_EXITED, status, NULL);
 	return 1;
 }

@@ -323,7 +323,7 @@ END_TEST
  */
 START_TEST(test_capture_partial_and_after)
 {
-	char	*line, *end;
+	char	*line, *end, *text;
 
 	h_write_config(
 	    "[program:part]\n"
@@ -348,6 +348,12 @@ START_TEST(test_capture_partial_and_after)
 	H_ASSERT(end != NULL && end[10] == '\0', "not a line of its own: %s",
 	    line != NULL ? line : "");
 	free(line);
+	/* a worker's last words come before the news of its exit */
+	H_ASSERT(h_wait_log("part[0] (pid", 1, WAIT), "part did not exit");
+	text = h_read_file(h_log());
+	H_ASSERT(text != NULL && strstr(text, "part[0]: no newline") <
+	    strstr(text, "part[0] (pid"), "its exit was logged first");
+	free(text);
 	H_ASSERT(h_wait_log("late[0] (pid", 1, WAIT), "late did not exit");
 	H_ASSERT(h_wait_log("late[0]: late from outside", 1, WAIT),
 	    "output after the worker's exit was lost");
