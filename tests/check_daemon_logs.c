@@ -455,17 +455,25 @@ flood_sample(struct flood_watch *fw, const char *sock)
 		fw->fw_rss_max = rss;
 }
 
-/* Numbered flood lines in order, exactly n of them, in path's text. */
+/*
+ * Numbered flood lines in order, exactly n of them, in path's text; a
+ * line at a time (a search of the whole text from each match would be
+ * quadratic under ASan, whose strstr measures its haystack).
+ */
 static void
 assert_flood_lines(const char *path, const char *tag, int n)
 {
-	char	*text = h_read_file(path), *p;
+	char	*text = h_read_file(path), *line, *eol, *p;
 	long	 next = 0, k;
 	size_t	 tlen = strlen(tag);
 
 	H_ASSERT(text != NULL, "cannot read %s", path);
-	for (p = text; (p = strstr(p, tag)) != NULL; p += tlen) {
-		if (p[tlen] < '0' || p[tlen] > '9')
+	for (line = text; *line != '\0'; line = eol + 1) {
+		if ((eol = strchr(line, '\n')) == NULL)
+			break;
+		*eol = '\0';
+		if ((p = strstr(line, tag)) == NULL || p[tlen] < '0' ||
+		    p[tlen] > '9')
 			continue;
 		k = strtol(p + tlen, NULL, 10);
 		H_ASSERT(k == next, "flood line %ld, expected %ld", k, next);
