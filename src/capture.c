@@ -174,38 +174,28 @@ capture_close(struct capture *c)
 }
 
 /*
- * An upgrade: the capture the old image had under key ("out", "err") of
- * a worker record: its pipe, and the bytes it had read but not logged.
- * NULL if the record has none, or (logged) if it cannot be taken over.
+ * An upgrade: a capture the old image had, its pipe at fd, and the len
+ * bytes of buf it had read but not logged; cont its c_cont.  NULL, and
+ * the pipe closed, if it cannot be taken over (logged).
  */
 struct capture *
-capture_adopt(const char *name, int slot, int prio,
-    const struct state_rec *r, const char *key)
+capture_adopt(const char *name, int slot, int prio, int fd, const char *buf,
+    size_t len, int cont)
 {
 	struct capture	*c;
-	char		 k[32];
-	const char	*buf;
-	long long	 fd, cont = -1;
-	size_t		 len;
 
-	if (state_num(r, key, &fd) == -1 || fd < 0)
-		return NULL;
-	snprintf(k, sizeof(k), "%sbuf", key);
-	buf = state_get(r, k);
-	len = state_len(r, k);
-	snprintf(k, sizeof(k), "%scont", key);
-	(void)state_num(r, k, &cont);
-	if (len > LOG_LINE_TEXT_MAX || fcntl((int)fd, F_SETFL, O_NONBLOCK) ==
-	    -1 || (c = capture_new(name, slot, prio, (int)fd)) == NULL) {
+	if (len > LOG_LINE_TEXT_MAX || (len > 0 && buf == NULL) ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (c = capture_new(name, slot, prio, fd)) == NULL) {
 		log_warnx("%s[%d]: upgrade: its captured %s is lost", name,
-		    slot, strcmp(key, "err") == 0 ? "stderr" : "stdout");
-		close((int)fd);
+		    slot, prio == PRIO_STDERR ? "stderr" : "stdout");
+		close(fd);
 		return NULL;
 	}
 	if (len > 0)
 		memcpy(c->c_buf, buf, len);
 	c->c_len = len;
-	c->c_cont = cont >= 0 && cont <= 7 ? (int)cont : -1;
+	c->c_cont = cont >= 0 && cont <= 7 ? cont : -1;
 	c->c_started = 1;
 	ev_io_start(EV_DEFAULT, &c->c_io);
 	capture_run(c);		/* whole lines it had held back */

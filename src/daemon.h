@@ -597,8 +597,8 @@ struct capture	*capture_open(const char *, int, int, int *);
 void		 capture_start(struct capture *);
 void		 capture_read(struct capture *);
 void		 capture_close(struct capture *);
-struct capture	*capture_adopt(const char *, int, int,
-		    const struct state_rec *, const char *);
+struct capture	*capture_adopt(const char *, int, int, int, const char *,
+		    size_t, int);
 int		 capture_fd(const struct capture *);
 const char	*capture_pending(const struct capture *, size_t *, int *);
 int		 capture_pipes(const struct prog_conf *);
@@ -654,6 +654,8 @@ struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
 		    struct slot *);
 struct worker	*worker_adopt(const struct spawn_req *, pid_t, double,
 		    worker_cb, struct slot *, int);
+void		 worker_adopt_output(struct worker *,
+		    const struct state_rec *);
 struct worker	*worker_first(void);
 int		 worker_reaped(pid_t, int);
 void		 worker_signal(struct worker *, int);

@@ -331,8 +331,7 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 	    state_len(r, "ipcbuf"), (int)bad) == -1)
 		log_warnx("%s[%d] (pid %ld): upgrade: its IPC channel is "
 		    "lost", W_NAME(w), w->w_index, W_PID(w));
-	w->w_out = capture_adopt(W_NAME(w), w->w_index, PRIO_STDOUT, r, "out");
-	w->w_err = capture_adopt(W_NAME(w), w->w_index, PRIO_STDERR, r, "err");
+	worker_adopt_output(w, r);
 	timer_init(&w->w_timer, worker_timer_fired, w);
 	timer_init(&w->w_uptime, worker_uptime_fired, w);
 	if (state_time(r, "timer", &at) == 0 && at > 0)

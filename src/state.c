@@ -172,7 +172,7 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 }
 
 /*
- * A capture pipe (capture_adopt reads it back): " out=FD outcont=N" and
+ * A capture pipe (worker_adopt_output reads it back): " out=FD outcont=N",
  * the bytes read but not logged yet, " outbuf=...".
  */
 static void

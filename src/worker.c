@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static struct worker	*workers;	/* every worker not yet freed */
 static int	worker_fork(struct worker *, const struct spawn_req *);
 static int	worker_notify_open(struct worker *, struct spawn_req *);
 static int	worker_capture_open(struct worker *, struct spawn_req *);
+static struct capture *worker_adopt_capture(struct worker *,
+		    const struct state_rec *, const char *, int);
 static void	worker_capture_forked(struct worker *, struct spawn_req *,
 		    int);
 static void	worker_notify_news(void *, const struct wnotify_msg *);
@@ -211,6 +214,34 @@ worker_capture_forked(struct worker *w, struct spawn_req *req, int forked)
 	capture_close(w->w_out);
 	capture_close(w->w_err);
 	w->w_out = w->w_err = NULL;
+}
+
+/*
+ * An upgrade: the capture pipes the old image read for the worker, as
+ * its record r has them (state.c's out=, err= words).
+ */
+void
+worker_adopt_output(struct worker *w, const struct state_rec *r)
+{
+	w->w_out = worker_adopt_capture(w, r, "out", PRIO_STDOUT);
+	w->w_err = worker_adopt_capture(w, r, "err", PRIO_STDERR);
+}
+
+static struct capture *
+worker_adopt_capture(struct worker *w, const struct state_rec *r,
+    const char *key, int prio)
+{
+	char		 buf[16], cont[16];
+	long long	 fd, n = -1;
+
+	if (state_num(r, key, &fd) == -1 || fd < 0 || fd > INT_MAX)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%sbuf", key);
+	snprintf(cont, sizeof(cont), "%scont", key);
+	(void)state_num(r, cont, &n);
+	return capture_adopt(w->w_conf->pc_name, w->w_index, prio, (int)fd,
+	    state_get(r, buf), state_len(r, buf), n < 0 || n > 7 ? -1 :
+	    (int)n);
 }
 
 /* Every worker not yet freed, for an upgrade's bookkeeping. */
