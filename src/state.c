@@ -173,7 +173,7 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 
 /*
  * A capture pipe (worker_adopt_output reads it back): " out=FD outcont=N",
- * the bytes read but not logged yet, " outbuf=...".
+ * and the bytes read but not logged yet, " outbuf=...".
  */
 static void
 write_capture(struct strbuf *sb, const char *key, const struct capture *c)
