@@ -76,6 +76,13 @@ struct output_conf {
 	char			*o_path;	/* OUTPUT_FILE, absolute */
 };
 
+/*
+ * The syslog priority of a worker's line that says none (<N>), in a
+ * journal stream and when captured: info for stdout, err for stderr.
+ */
+#define PRIO_STDOUT		6
+#define PRIO_STDERR		3
+
 struct sock_conf {
 	struct sock_conf	*sc_next;
 	char			*sc_name;
@@ -263,6 +270,7 @@ enum worker_msg {
 	WM_SUICIDE		/* "replace me", exitedAfterDisconnect */
 };
 
+struct capture;
 struct nodecl;
 struct nodecl_sock;
 struct sock_desc;
@@ -323,6 +331,8 @@ struct worker {
 	struct listener		**w_nlisteners;	/* and listeners, held */
 	size_t			 w_nnsocks;
 	struct wnotify		*w_notify;	/* ready = notify: its socket */
+	struct capture		*w_out;		/* stdout = capture: its pipe */
+	struct capture		*w_err;		/* stderr = capture: its own */
 	char			 w_text[256];	/* last status text */
 
 	/* slot.c's */
@@ -444,6 +454,9 @@ struct spawn_req {
 	unsigned		 sr_generation;	/* Server::Starter's */
 	int			 sr_einhorn_index; /* EINHORN_CHILD_INDEX */
 	const char		*sr_notify;	/* NOTIFY_SOCKET, or NULL */
+	int			 sr_capture[2];	/* stdout, stderr = capture:
+					   the pipes' write ends (worker.c
+					   sets them; -1 otherwise) */
 };
 
 /* What a line on the IPC channel asks for. */
@@ -583,6 +596,23 @@ void		 ipc_close_unstarted(struct worker *);
 void		 ipc_started(struct worker *, int, int);
 void		 ipc_close(struct worker *);
 
+/* journal.c: journal streams of the workers' own. */
+int		 journal_available(const char *);
+int		 journal_stream_open(const char *, int);
+
+/* capture.c: workers' output read by the master, logged line by line. */
+struct capture	*capture_open(const char *, int, int, int *);
+void		 capture_start(struct capture *);
+void		 capture_read(struct capture *);
+void		 capture_close(struct capture *);
+struct capture	*capture_adopt(const char *, int, int, int, const char *,
+		    size_t, int);
+int		 capture_fd(const struct capture *);
+const char	*capture_pending(const struct capture *, size_t *, int *);
+int		 capture_pipes(const struct prog_conf *);
+void		 capture_finish_detached(void);
+void		 capture_close_all(void);
+
 /* env.c */
 char		**env_build(const struct spawn_req *, pid_t, int, char **);
 void		 env_free(char **);
@@ -632,6 +662,8 @@ struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
 		    struct slot *);
 struct worker	*worker_adopt(const struct spawn_req *, pid_t, double,
 		    worker_cb, struct slot *, int);
+void		 worker_adopt_output(struct worker *,
+		    const struct state_rec *);
 struct worker	*worker_first(void);
 int		 worker_reaped(pid_t, int);
 void		 worker_signal(struct worker *, int);

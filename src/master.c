@@ -346,6 +346,7 @@ master_cleanup(void)
 	free(rl.rl_rolls);
 	rl.rl_rolls = NULL;
 	waiters_notify(~0U, 0, "clusterd stopped");
+	capture_close_all();
 }
 
 int
@@ -694,6 +695,7 @@ upgrade_now(void)
 	argv[n] = NULL;
 	log_notice("upgrade: executing %s", upgrade_path());
 	notify_reloading();
+	capture_finish_detached();	/* not carried over */
 	(void)upgrade_exec(argv, keep, nkeep);
 	snprintf(status, sizeof(status), "execve %s: %s", upgrade_path(),
 	    strerror(errno));
@@ -757,6 +759,8 @@ upgrade_fds(int **keepp, size_t *np, int state_fd)
 			rc |= fds_add(keepp, np, w->w_exec_io.fd);
 		if (w->w_notify != NULL)
 			rc |= fds_add(keepp, np, worker_notify_fd(w));
+		rc |= fds_add(keepp, np, capture_fd(w->w_out));
+		rc |= fds_add(keepp, np, capture_fd(w->w_err));
 	}
 	for (j = 0; (fd = sdlisten_get(j, &name)) != -1; j++)
 		rc |= fds_add(keepp, np, fd);
@@ -1416,11 +1420,12 @@ create_programs(void)
 /*
  * Can cf run within clusterd's open-files limit?  Each worker costs the
  * master its IPC channel, its exec-status pipe while it starts, its
- * notify socket, and its slot's reuseport sockets, twice over during a
- * rolling restart (old and new); on top come the listeners, and what
- * libev, the log and the control socket use (16; control clients past
- * the limit wait: accept pauses).  A file that cannot fit is refused
- * with the numbers, rather than have workers fail to start one by one.
+ * notify socket, its capture pipes, and its slot's reuseport sockets,
+ * twice over during a rolling restart (old and new); on top come the
+ * listeners, and what libev, the log and the control socket use (16;
+ * control clients past the limit wait: accept pauses).  A file that
+ * cannot fit is refused with the numbers, rather than have workers fail
+ * to start one by one.
  */
 static int
 fds_fit(const struct config *cf, char *err, size_t errlen)
@@ -1439,7 +1444,7 @@ fds_fit(const struct config *cf, char *err, size_t errlen)
 		need++;
 	for (pc = cf->cf_progs; pc != NULL; pc = pc->pc_next) {
 		per = 1 + (pc->pc_ipc != IPC_NONE) +
-		    (pc->pc_ready == READY_NOTIFY);
+		    (pc->pc_ready == READY_NOTIFY) + capture_pipes(pc);
 		for (i = 0; i < pc->pc_nsockets; i++) {
 			sc = config_find_socket(cf, pc->pc_sockets[i]);
 			per += sc != NULL && sc->sc_reuseport;

@@ -343,6 +343,7 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 		    state_len(r, "nodecl"));
 	if (state_num(r, "notify", &n) == 0 && n >= 0)
 		(void)worker_notify_adopt(w, (int)n);
+	worker_adopt_output(w, r);
 	timer_init(&w->w_timer, worker_timer_fired, w);
 	timer_init(&w->w_uptime, worker_uptime_fired, w);
 	if (state_time(r, "timer", &at) == 0 && at > 0)

@@ -18,7 +18,7 @@
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
- *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11
+ *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11 out=13
  *	end
  */
 
@@ -59,6 +59,8 @@ static void	put_nodecl(struct strbuf *, const struct nodecl *);
 static void	write_slot(struct strbuf *, const struct slot *, int);
 static void	write_worker(struct strbuf *, const struct slot *, int,
 		    const struct worker *, const char *);
+static void	write_capture(struct strbuf *, const char *,
+		    const struct capture *);
 static int	write_all(int, const char *, size_t);
 static int	record_parse(char *, struct state_rec *);
 static int	unescape(char *, size_t *);
@@ -175,6 +177,8 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 		put_nodecl(sb, w->w_nodecl);
 	if (w->w_notify != NULL)
 		strbuf_printf(sb, " notify=%d", w->w_notify->wn_io.fd);
+	write_capture(sb, "out", w->w_out);
+	write_capture(sb, "err", w->w_err);
 	strbuf_printf(sb, "\n");
 }
 
@@ -192,6 +196,27 @@ put_nodecl(struct strbuf *sb, const struct nodecl *nc)
 	nodecl_save(nc, text, len + 1);
 	put_bytes(sb, "nodecl", text, len);
 	free(text);
+}
+
+/*
+ * A capture pipe (worker_adopt_output reads it back): " out=FD outcont=N",
+ * and the bytes read but not logged yet, " outbuf=...".
+ */
+static void
+write_capture(struct strbuf *sb, const char *key, const struct capture *c)
+{
+	const char	*buf;
+	char		 k[16];
+	size_t		 len;
+	int		 cont;
+
+	if (capture_fd(c) == -1)
+		return;
+	buf = capture_pending(c, &len, &cont);
+	strbuf_printf(sb, " %s=%d %scont=%d", key, capture_fd(c), key, cont);
+	snprintf(k, sizeof(k), "%sbuf", key);
+	if (len > 0)
+		put_bytes(sb, k, buf, len);
 }
 
 /* " key=VALUE", the value escaped. */

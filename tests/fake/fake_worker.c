@@ -256,6 +256,14 @@ worker_adopt(const struct spawn_req *req, pid_t pid, double started,
 	return w;
 }
 
+/* An upgrade's capture pipes: the fake's workers have no pipes. */
+void
+worker_adopt_output(struct worker *w, const struct state_rec *r)
+{
+	(void)w;
+	(void)r;
+}
+
 struct worker *
 worker_first(void)
 {
