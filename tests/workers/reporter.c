@@ -24,6 +24,10 @@
  *	ALLOC_MB=N		touch N MiB of memory at start (max_memory)
  *	FAIL_IF_FILE=PATH	exit 3 at once, before the report, if PATH
  *				exists (a deploy whose new workers fail)
+ *	SHUTDOWN_LISTENER=1	shutdown(2) the listening sockets after the
+ *				report, then close them and serve nothing: the
+ *				socket stops listening for every process that
+ *				holds it, the master included
  *
  * On stdout: "reporter PID started", "reporter PID request" when a
  * request has been read, "reporter PID got signal N" at a stop.
@@ -552,6 +556,21 @@ stop_listening(void)
 	nlisteners = 0;
 }
 
+/* A server that stops accepting this way stops it for its siblings too. */
+static void
+shutdown_listeners(void)
+{
+	int	i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (shutdown(listeners[i], SHUT_RDWR) == -1)
+			fprintf(stderr, "reporter: shutdown fd %d: %s\n",
+			    listeners[i], strerror(errno));
+	stop_listening();
+	printf("reporter %ld shut its listeners down\n", (long)getpid());
+	fflush(stdout);
+}
+
 static void
 crash(void)
 {
@@ -711,6 +730,8 @@ main(int argc, char **argv)
 	fprintf(stderr, "reporter %ld stderr\n", (long)getpid());
 	setup_signals();
 	find_listeners();
+	if (env_num("SHUTDOWN_LISTENER", 0))
+		shutdown_listeners();
 	serve();
 	return 0;
 }
