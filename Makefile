@@ -165,6 +165,7 @@ $(INTEG_BINS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 # ... and json.c, to read clusterctl --json replies back.
 $(B)/tests/check_daemon_ctl: $(B)/src/json.o
+$(B)/tests/check_daemon_core: $(B)/src/json.o
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)

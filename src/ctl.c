@@ -57,7 +57,6 @@ struct ctl_conn {
 
 static int	ctl_reconfigure(const char *);
 static int	ctl_listen(const char *);
-static int	ctl_clear_stale(const char *, char *, size_t);
 static int	ctl_bind(int, const char *, char *, size_t);
 static void	ctl_start(int, const char *);
 static void	ctl_stop(void);
@@ -214,68 +213,22 @@ ctl_listen(const char *path)
 		log_error("control socket %s: socket", path);
 		return -1;
 	}
-	if (ctl_clear_stale(path, err, sizeof(err)) == -1 ||
-	    ctl_bind(fd, path, err, sizeof(err)) == -1) {
+	switch (sock_clear_stale(path, err, sizeof(err))) {
+	case -1:
+		log_errorx("control socket %s", err);
+		close(fd);
+		return -1;
+	case 1:
+		log_notice("control socket %s: replaced a stale socket file",
+		    path);
+		break;
+	}
+	if (ctl_bind(fd, path, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		close(fd);
 		return -1;
 	}
 	return fd;
-}
-
-/*
- * A socket file nothing answers on (connect: ECONNREFUSED) is a dead
- * process's: it is replaced.  Anything else is left alone: a live
- * socket, a file that is not a socket, a path we cannot check.
- */
-static int
-ctl_clear_stale(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd, rc, saved;
-
-	if (lstat(path, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "control socket %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "control socket %s: the file exists and "
-		    "is not a socket; not removing it", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		snprintf(err, errlen, "control socket %s: socket: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	saved = errno;
-	close(fd);
-	if (rc == 0 || saved == EAGAIN) {
-		snprintf(err, errlen, "control socket %s is in use by another "
-		    "clusterd (or another process)", path);
-		return -1;
-	}
-	if (saved != ECONNREFUSED) {
-		snprintf(err, errlen, "control socket %s: connect: %s", path,
-		    strerror(saved));
-		return -1;
-	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "control socket %s: unlink stale file: "
-		    "%s", path, strerror(errno));
-		return -1;
-	}
-	log_notice("control socket %s: replaced a stale socket file", path);
-	return 0;
 }
 
 /* The umask makes the file 0600 from its first instant. */

@@ -207,6 +207,8 @@ struct listener {
 					   its own listening socket */
 	int			 l_fd;
 	int			 l_refs;	/* the master's list, bindings */
+	dev_t			 l_dev;		/* unix: the socket file bound, */
+	ino_t			 l_ino;		/* told from anything put there */
 };
 
 /* timer.c: one-shot timers on the monotonic clock. */
@@ -393,7 +395,8 @@ struct program {
 /* How a failed child reports which step of its set-up failed. */
 enum spawn_stage {
 	STAGE_PGID,
-	STAGE_STDIO,
+	STAGE_STDIO,		/* stdout, or stdin's /dev/null */
+	STAGE_STDERR,
 	STAGE_FDS,
 	STAGE_LIMIT,
 	STAGE_GROUP,
@@ -576,6 +579,7 @@ void		 sock_hold(struct listener *);
 void		 sock_release(struct listener *);
 struct listener	*sock_first(void);
 int		 sock_update(struct listener *, const struct sock_conf *);
+int		 sock_clear_stale(const char *, char *, size_t);
 
 /* spawn.c */
 pid_t		 spawn_worker(const struct spawn_req *, int, int *);
@@ -775,6 +779,10 @@ void		 master_reload_wait(reload_cb, void *);
 void		 master_reload_cancel(void *);
 struct program	*master_programs(void);
 struct program	*master_find_program(const char *);
+
+/* rlimit.c */
+void		 rlimit_raise_nofile(void);
+const struct rlimit *rlimit_nofile_start(void);
 
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
 int		 ctl_init(const char *);

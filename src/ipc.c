@@ -247,7 +247,9 @@ ipc_readable(struct ev_loop *loop, ev_io *io, int revents)
 /*
  * One read per wake-up, at most what the line buffer has room for: a
  * flooding worker gets its turn like every other event, no more.
- * Descriptors a worker passes (Node can send handles) are closed at once.
+ * Descriptors a worker passes (Node can send handles) are closed at once,
+ * including those of a message whose control data was cut (MSG_CTRUNC:
+ * the kernel closes the ones that did not fit).
  */
 static int
 ipc_receive(struct worker *w)
@@ -273,7 +275,13 @@ ipc_receive(struct worker *w)
 	n = recvmsg(w->w_ipc_io.fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	ipc_close_fds(&mh);
+	/* a failed read fills in nothing: cbuf is whatever the stack held */
+	if (n >= 0)
+		ipc_close_fds(&mh);
+	if (n >= 0 && (mh.msg_flags & MSG_CTRUNC))
+		log_warnx("%s[%d] (pid %ld): more descriptors than fit came "
+		    "with a message on its IPC channel; all were closed",
+		    name, w->w_index, (long)w->w_pid);
 	if (n == -1 && errno != ECONNRESET) {
 		log_warn("%s[%d] (pid %ld): IPC read", name,
 		    w->w_index, (long)w->w_pid);

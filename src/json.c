@@ -25,6 +25,8 @@ struct jp {
 	const unsigned char	*p, *end;
 	int			 depth;
 	const char		*err;
+	size_t			 len;	/* bytes the last string decodes to,
+					   whether or not they fit */
 };
 
 static int	jp_value(struct jp *, char *, size_t, int *);
@@ -35,9 +37,12 @@ static int	jp_number(struct jp *);
 static int	jp_literal(struct jp *, const char *);
 static int	jp_utf8(struct jp *, char *, size_t *, size_t);
 static int	jp_hex4(struct jp *, unsigned *);
-static void	jp_put(char *, size_t *, size_t, unsigned);
+static size_t	jp_put(char *, size_t *, size_t, unsigned);
+static int	jp_key_is(const struct jp *, const char *, const char *);
 static void	jp_ws(struct jp *);
-static void	quote_put(char *, size_t, size_t *, const char *);
+static size_t	utf8_decode(const unsigned char *, size_t, unsigned *);
+static void	quote_put(char *, size_t, size_t *, size_t *, const char *,
+		    size_t);
 static enum json_kind jv_kind_of(unsigned char);
 static int	jv_has_nul(const struct json_val *);
 
@@ -50,7 +55,7 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
     size_t errlen)
 {
 	struct jp	jp = { (const unsigned char *)text,
-			    (const unsigned char *)text + len, 0, NULL };
+			    (const unsigned char *)text + len, 0, NULL, 0 };
 	int		rc;
 
 	memset(m, 0, sizeof(*m));
@@ -79,18 +84,29 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 
 /*
  * Write s as a JSON string, quotes included, into out.  Returns the length
- * it needs (like snprintf); the output is cut when that is >= outlen.
+ * it needs (like snprintf); when that is >= outlen the output is cut
+ * before the first character or escape that does not fit whole.
+ * The result is always valid UTF-8: a byte that is not part of a valid
+ * UTF-8 sequence (overlong, a surrogate, past U+10FFFF, cut short, a
+ * stray continuation byte) is written as \ufffd, one per byte.
  */
 size_t
 json_quote(const char *s, char *out, size_t outlen)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*c;
+	const unsigned char	*c = (const unsigned char *)s;
 	char			 esc[8];
-	size_t			 n = 0;
+	size_t			 n = 0, w = 0, k;
+	unsigned		 cp;
 
-	quote_put(out, outlen, &n, "\"");
-	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+	quote_put(out, outlen, &n, &w, "\"", 1);
+	while (*c != '\0') {
+		/* NUL ends s and is no continuation byte: never read past */
+		if ((k = utf8_decode(c, 4, &cp)) > 1) {
+			quote_put(out, outlen, &n, &w, (const char *)c, k);
+			c += k;
+			continue;
+		}
 		if (*c == '"' || *c == '\\')
 			snprintf(esc, sizeof(esc), "\\%c", *c);
 		else if (*c == '\n')
@@ -98,22 +114,63 @@ json_quote(const char *s, char *out, size_t outlen)
 		else if (*c < 0x20)
 			snprintf(esc, sizeof(esc), "\\u00%c%c",
 			    hex[*c >> 4], hex[*c & 15]);
+		else if (*c >= 0x80)
+			snprintf(esc, sizeof(esc), "\\ufffd");
 		else
 			snprintf(esc, sizeof(esc), "%c", *c);
-		quote_put(out, outlen, &n, esc);
+		quote_put(out, outlen, &n, &w, esc, strlen(esc));
+		c++;
 	}
-	quote_put(out, outlen, &n, "\"");
+	quote_put(out, outlen, &n, &w, "\"", 1);
 	if (outlen > 0)
-		out[n < outlen ? n : outlen - 1] = '\0';
+		out[w] = '\0';
 	return n;
 }
 
+/*
+ * Append len bytes, whole or not at all, and nothing more once something
+ * did not fit (then *w, the bytes written, stays behind *n).
+ */
 static void
-quote_put(char *out, size_t outlen, size_t *n, const char *s)
+quote_put(char *out, size_t outlen, size_t *n, size_t *w, const char *s,
+    size_t len)
 {
-	for (; *s != '\0'; s++, (*n)++)
-		if (*n + 1 < outlen)
-			out[*n] = *s;
+	if (*w == *n && *n + len < outlen) {
+		memcpy(out + *n, s, len);
+		*w += len;
+	}
+	*n += len;
+}
+
+/*
+ * The length of the valid UTF-8 sequence at p (at most avail bytes): 1 to
+ * 4 with its code point in *cp, or 0.  No overlongs, no surrogates,
+ * nothing past U+10FFFF.
+ */
+static size_t
+utf8_decode(const unsigned char *p, size_t avail, unsigned *cp)
+{
+	unsigned	c = p[0], min;
+	size_t		more, i;
+
+	if (c < 0x80) {
+		more = 0; *cp = c; min = 0;
+	} else if ((c & 0xe0) == 0xc0) {
+		more = 1; *cp = c & 0x1f; min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		more = 2; *cp = c & 0x0f; min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		more = 3; *cp = c & 0x07; min = 0x10000;
+	} else
+		return 0;
+	for (i = 1; i <= more; i++) {
+		if (i >= avail || (p[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (p[i] & 0x3f);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return more + 1;
 }
 
 static void
@@ -190,13 +247,13 @@ jp_object(struct jp *jp, struct json_msg *m)
 		jp->p++;
 		dst = NULL;
 		dstlen = 0;
-		if (m != NULL && strcmp(key, "cmd") == 0) {
+		if (m != NULL && jp_key_is(jp, key, "cmd")) {
 			dst = m->jm_cmd;
 			dstlen = sizeof(m->jm_cmd);
-		} else if (m != NULL && strcmp(key, "act") == 0) {
+		} else if (m != NULL && jp_key_is(jp, key, "act")) {
 			dst = m->jm_act;
 			dstlen = sizeof(m->jm_act);
-		} else if (m != NULL && strcmp(key, "status") == 0) {
+		} else if (m != NULL && jp_key_is(jp, key, "status")) {
 			dst = m->jm_status;
 			dstlen = sizeof(m->jm_status);
 		}
@@ -260,6 +317,7 @@ jp_string(struct jp *jp, char *buf, size_t buflen)
 	size_t		n = 0;
 	unsigned	cp, lo;
 
+	jp->len = 0;
 	jp->p++;
 	for (;;) {
 		if (jp->p >= jp->end) {
@@ -320,7 +378,7 @@ jp_string(struct jp *jp, char *buf, size_t buflen)
 			jp->err = "invalid escape";
 			return -1;
 		}
-		jp_put(buf, &n, buflen, cp);
+		jp->len += jp_put(buf, &n, buflen, cp);
 	}
 	if (buf != NULL && buflen > 0)
 		buf[n < buflen ? n : buflen - 1] = '\0';
@@ -331,38 +389,15 @@ jp_string(struct jp *jp, char *buf, size_t buflen)
 static int
 jp_utf8(struct jp *jp, char *buf, size_t *n, size_t buflen)
 {
-	unsigned	c = *jp->p, cp, min;
-	int		more, i;
+	unsigned	cp;
+	size_t		k;
 
-	if (c < 0x80) {
-		more = 0; cp = c; min = 0;
-	} else if ((c & 0xe0) == 0xc0) {
-		more = 1; cp = c & 0x1f; min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		more = 2; cp = c & 0x0f; min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		more = 3; cp = c & 0x07; min = 0x10000;
-	} else {
+	if ((k = utf8_decode(jp->p, (size_t)(jp->end - jp->p), &cp)) == 0) {
 		jp->err = "invalid UTF-8";
 		return -1;
 	}
-	if (jp->end - jp->p <= more) {
-		jp->err = "invalid UTF-8";
-		return -1;
-	}
-	for (i = 1; i <= more; i++) {
-		if ((jp->p[i] & 0xc0) != 0x80) {
-			jp->err = "invalid UTF-8";
-			return -1;
-		}
-		cp = (cp << 6) | (jp->p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		jp->err = "invalid UTF-8";
-		return -1;
-	}
-	jp->p += more + 1;
-	jp_put(buf, n, buflen, cp);
+	jp->p += k;
+	jp->len += jp_put(buf, n, buflen, cp);
 	return 0;
 }
 
@@ -396,15 +431,16 @@ jp_hex4(struct jp *jp, unsigned *out)
 	return 0;
 }
 
-/* Append code point cp as UTF-8, whole or not at all. */
-static void
+/*
+ * Append code point cp as UTF-8, whole or not at all; returns its length,
+ * whether it was stored or not.
+ */
+static size_t
 jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
 {
 	unsigned char	u[4];
 	size_t		k, i;
 
-	if (buf == NULL)
-		return;
 	if (cp < 0x80) {
 		u[0] = (unsigned char)cp; k = 1;
 	} else if (cp < 0x800) {
@@ -417,10 +453,22 @@ jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
 		u[2] = 0x80 | ((cp >> 6) & 0x3f); u[3] = 0x80 | (cp & 0x3f);
 		k = 4;
 	}
-	if (*n + k >= buflen)
-		return;
+	if (buf == NULL || *n + k >= buflen)
+		return k;
 	for (i = 0; i < k; i++)
 		buf[(*n)++] = (char)u[i];
+	return k;
+}
+
+/*
+ * Is the member name the last jp_string() decoded into name exactly key?
+ * Not when it was cut to fit, nor when it holds a U+0000 (strcmp would
+ * stop there and take "cmd\u0000x" for "cmd").
+ */
+static int
+jp_key_is(const struct jp *jp, const char *name, const char *key)
+{
+	return jp->len == strlen(key) && strcmp(name, key) == 0;
 }
 
 static int
@@ -493,7 +541,8 @@ json_parse(const char *text, size_t len, struct json_val *v, char *err,
     size_t errlen)
 {
 	struct jp		 jp = { (const unsigned char *)text,
-				    (const unsigned char *)text + len, 0, NULL };
+				    (const unsigned char *)text + len, 0, NULL,
+				    0 };
 	const unsigned char	*start;
 
 	jp_ws(&jp);
@@ -515,8 +564,8 @@ json_parse(const char *text, size_t len, struct json_val *v, char *err,
 
 /*
  * The member key of an object: 0 and its value, or -1 if it has none (the
- * first one counts).  Keys are short: a longer name, cut to fit name[],
- * can never match one.
+ * first one counts).  A name matches only whole: not cut to fit name[],
+ * not up to a U+0000 in it.
  */
 int
 json_get(const struct json_val *obj, const char *key, struct json_val *out)
@@ -524,6 +573,7 @@ json_get(const struct json_val *obj, const char *key, struct json_val *out)
 	struct jp		 jp;
 	const unsigned char	*start;
 	char			 name[128];
+	int			 match;
 
 	if (obj->jv_kind != JV_OBJECT || strlen(key) >= sizeof(name) / 2)
 		return -1;
@@ -536,13 +586,14 @@ json_get(const struct json_val *obj, const char *key, struct json_val *out)
 		if (jp.p >= jp.end || *jp.p != '"' ||
 		    jp_string(&jp, name, sizeof(name)) == -1)
 			return -1;
+		match = jp_key_is(&jp, name, key);	/* before the value */
 		jp_ws(&jp);
 		jp.p++;			/* ':' */
 		jp_ws(&jp);
 		start = jp.p;
 		if (jp_value(&jp, NULL, 0, NULL) == -1)
 			return -1;
-		if (strcmp(name, key) == 0) {
+		if (match) {
 			out->jv_kind = jv_kind_of(*start);
 			out->jv_text = (const char *)start;
 			out->jv_len = (size_t)(jp.p - start);

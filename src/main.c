@@ -31,6 +31,7 @@ main(int argc, char *argv[])
 		return cmdline_check(config, o.o_config);
 	log_init(config->cf_log_level + o.o_verbosity);
 	signal(SIGPIPE, SIG_IGN);
+	rlimit_raise_nofile();	/* workers get the original back */
 	/*
 	 * Orphans of our workers are re-parented to us, as to PID 1 in a
 	 * container, and reaped with everything else.

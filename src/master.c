@@ -1339,9 +1339,7 @@ adopt_listener(struct listener *l, const struct sock_conf *sc)
 			l->l_listen = text;
 		}
 	}
-	if (sock_update(l, sc) == -1)
-		log_warn("socket %s: cannot apply the new settings",
-		    sc->sc_name);
+	(void)sock_update(l, sc);	/* it logs why it could not */
 }
 
 /* Let go of a configured set; a listener nothing else holds closes. */

@@ -39,10 +39,18 @@ struct spawn_ctx {
 
 #define MAX_PASSED_FDS	64
 
+/* ss_errno of STAGE_STDIO/STAGE_STDERR: neither a regular file nor a FIFO */
+#define SPAWN_NOT_REGULAR	(-1)
+
 static void	child_run(struct spawn_ctx *) __attribute__((noreturn));
 static void	child_fail(struct spawn_ctx *, int) __attribute__((noreturn));
-static int	child_stdio(struct spawn_ctx *);
+static void	child_fail_with(struct spawn_ctx *, int, int)
+		    __attribute__((noreturn));
+static int	child_stdio(struct spawn_ctx *, int *);
 static int	child_open_output(const struct output_conf *, int);
+static int	child_open_file(const char *);
+static const char *output_name(const struct output_conf *);
+static void	describe_ids(const struct prog_conf *, char *, size_t);
 static int	child_place_fds(struct spawn_ctx *);
 static void	child_reset_signals(void);
 static int	child_drop_privileges(const struct prog_conf *, int *);
@@ -111,37 +119,55 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	return pid;
 }
 
-/* Turn a child's failure report into the operator's message. */
+/*
+ * Turn a child's failure report into the operator's message: the step,
+ * the object by name (the file, the user, the group), and the error.
+ */
 void
 spawn_describe(const struct prog_conf *pc, const struct spawn_status *ss,
     char *buf, size_t len)
 {
-	const char	*e = strerror(ss->ss_errno);
+	const char	*e = ss->ss_errno == SPAWN_NOT_REGULAR ?
+			    "not a regular file or FIFO" :
+			    strerror(ss->ss_errno);
+	char		 ids[128];
 
 	switch (ss->ss_stage) {
 	case STAGE_PGID:
 		snprintf(buf, len, "cannot create a process group: %s", e);
 		break;
 	case STAGE_STDIO:
-		snprintf(buf, len, "cannot open its output: %s", e);
+		snprintf(buf, len, "cannot open its output %s: %s",
+		    output_name(&pc->pc_stdout), e);
+		break;
+	case STAGE_STDERR:
+		snprintf(buf, len, "cannot open its error output %s: %s",
+		    output_name(&pc->pc_stderr), e);
 		break;
 	case STAGE_FDS:
 		snprintf(buf, len, "cannot pass its sockets: %s", e);
 		break;
 	case STAGE_LIMIT:
-		snprintf(buf, len, "cannot set limit_nofile to %llu: %s",
-		    (unsigned long long)pc->pc_nofile, e);
+		if (pc->pc_has_nofile)
+			snprintf(buf, len, "cannot set limit_nofile to %llu: "
+			    "%s", (unsigned long long)pc->pc_nofile, e);
+		else
+			snprintf(buf, len, "cannot set the open files limit "
+			    "back to clusterd's original: %s", e);
 		break;
 	case STAGE_GROUP:
-		snprintf(buf, len, "cannot set group %lu: %s",
-		    (unsigned long)pc->pc_gid, e);
+		describe_ids(pc, ids, sizeof(ids));
+		snprintf(buf, len, "cannot set %s: %s", ids, e);
 		break;
 	case STAGE_USER:
-		snprintf(buf, len, "cannot set user %s: %s",
-		    pc->pc_user ? pc->pc_user : "?", e);
+		snprintf(buf, len, "cannot set user %s (uid %lu): %s",
+		    pc->pc_user ? pc->pc_user : "?", (unsigned long)pc->pc_uid,
+		    e);
 		break;
 	case STAGE_VERIFY:
-		snprintf(buf, len, "privileges were not dropped as asked");
+		describe_ids(pc, ids, sizeof(ids));
+		snprintf(buf, len, "privileges were not dropped as asked (%s)",
+		    ids);
 		break;
 	case STAGE_PDEATHSIG:
 		snprintf(buf, len, "cannot set the parent-death signal: %s", e);
@@ -157,35 +183,77 @@ spawn_describe(const struct prog_conf *pc, const struct spawn_status *ss,
 }
 
 /*
- * The checklist, in order: own process group; stdio, sockets at 3.. and
- * nothing else open; an empty signal mask and default dispositions (libev
- * blocks signals, and ignored signals survive exec); resource limit while
- * still privileged; groups, gid, uid, verified; umask; directory; the
+ * "user" or "group", "user and group", "user, group", by name and number,
+ * for messages: "user app (uid 1001), group www-data (gid 33)".
+ */
+static void
+describe_ids(const struct prog_conf *pc, char *buf, size_t len)
+{
+	struct group	*gr = pc->pc_has_group ? getgrgid(pc->pc_gid) : NULL;
+	char		 user[96] = "";
+
+	if (pc->pc_user != NULL)
+		snprintf(user, sizeof(user), "user %s (uid %lu)%s",
+		    pc->pc_user, (unsigned long)pc->pc_uid,
+		    pc->pc_has_group ? ", " : "");
+	if (!pc->pc_has_group)
+		snprintf(buf, len, "%s", user);
+	else if (gr != NULL)
+		snprintf(buf, len, "%sgroup %s (gid %lu)", user, gr->gr_name,
+		    (unsigned long)pc->pc_gid);
+	else
+		snprintf(buf, len, "%sgroup %lu", user,
+		    (unsigned long)pc->pc_gid);
+}
+
+/* What an output setting opens, for messages. */
+static const char *
+output_name(const struct output_conf *oc)
+{
+	switch (oc->o_mode) {
+	case OUTPUT_FILE:
+		return oc->o_path;
+	case OUTPUT_NULL:
+		return "/dev/null";
+	default:
+		return "(clusterd's own)";
+	}
+}
+
+/*
+ * The checklist, in order: own process group; an empty signal mask and
+ * default dispositions (libev blocks signals, and ignored signals survive
+ * exec); the open-files limit while still privileged (limit_nofile, or
+ * the one clusterd was started with: it raised its own); groups, gid, uid,
+ * verified; umask; then, as the worker's own user and with its umask,
+ * stdio; stdio and sockets at 0.. and nothing else open; directory; the
  * parent-death signal, which a uid change would clear; exec.
  */
 static void
 child_run(struct spawn_ctx *ctx)
 {
 	const struct prog_conf	*pc = ctx->sp_conf;
+	const struct rlimit	*start = rlimit_nofile_start();
 	struct rlimit		 rl;
 	int			 stage;
 
 	if (setpgid(0, 0) == -1)
 		child_fail(ctx, STAGE_PGID);
-	if (child_stdio(ctx) == -1)
-		child_fail(ctx, STAGE_STDIO);
-	if (child_place_fds(ctx) == -1)
-		child_fail(ctx, STAGE_FDS);
 	child_reset_signals();
 	if (pc->pc_has_nofile) {
 		rl.rlim_cur = rl.rlim_max = pc->pc_nofile;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			child_fail(ctx, STAGE_LIMIT);
-	}
+	} else if (start != NULL && setrlimit(RLIMIT_NOFILE, start) == -1)
+		child_fail(ctx, STAGE_LIMIT);
 	if (child_drop_privileges(pc, &stage) == -1)
 		child_fail(ctx, stage);
 	if (pc->pc_has_umask)
 		umask(pc->pc_umask);
+	if (child_stdio(ctx, &stage) == -1)
+		child_fail_with(ctx, stage, errno);
+	if (child_place_fds(ctx) == -1)
+		child_fail(ctx, STAGE_FDS);
 	if (pc->pc_directory != NULL && chdir(pc->pc_directory) == -1)
 		child_fail(ctx, STAGE_CHDIR);
 	if (prctl(PR_SET_PDEATHSIG, pc->pc_stop_signal) == -1)
@@ -201,29 +269,40 @@ child_run(struct spawn_ctx *ctx)
 static void
 child_fail(struct spawn_ctx *ctx, int stage)
 {
+	child_fail_with(ctx, stage, errno);
+}
+
+static void
+child_fail_with(struct spawn_ctx *ctx, int stage, int err)
+{
 	struct spawn_status	ss;
 	ssize_t			n;
 
 	ss.ss_stage = stage;
-	ss.ss_errno = errno;
+	ss.ss_errno = err;
 	do
 		n = write(ctx->sp_status, &ss, sizeof(ss));
 	while (n == -1 && errno == EINTR);
 	_exit(127);
 }
 
-/* Choose the sources of fds 0, 1 and 2. */
+/*
+ * Choose the sources of fds 0, 1 and 2; on failure *stage says which
+ * (stdin's /dev/null counts as stdout's) and errno why.
+ */
 static int
-child_stdio(struct spawn_ctx *ctx)
+child_stdio(struct spawn_ctx *ctx, int *stage)
 {
 	const struct prog_conf	*pc = ctx->sp_conf;
 	int			 fd;
 
+	*stage = STAGE_STDIO;
 	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	ctx->sp_fds[0] = fd;
 	if ((ctx->sp_fds[1] = child_open_output(&pc->pc_stdout, 1)) == -1)
 		return -1;
+	*stage = STAGE_STDERR;
 	if (pc->pc_stderr.o_mode == OUTPUT_STDOUT)
 		ctx->sp_fds[2] = ctx->sp_fds[1];
 	else if ((ctx->sp_fds[2] = child_open_output(&pc->pc_stderr, 2)) == -1)
@@ -238,14 +317,50 @@ child_open_output(const struct output_conf *oc, int inherited)
 	case OUTPUT_NULL:
 		return open("/dev/null", O_WRONLY | O_CLOEXEC);
 	case OUTPUT_FILE:
-		return open(oc->o_path,
-		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		return child_open_file(oc->o_path);
 	default:
 		/* clusterd's own; /dev/null if it has none */
 		if (fcntl(inherited, F_GETFD) == -1)
 			return open("/dev/null", O_WRONLY | O_CLOEXEC);
 		return inherited;
 	}
+}
+
+/*
+ * An output file, opened by the worker's own user (privileges are
+ * dropped by now, so the kernel decides as for the worker itself): no
+ * symlink followed (O_NOFOLLOW, ELOOP), appended to, created with mode
+ * 0644 less the worker's umask and owned by the worker's user.  It must
+ * be a regular file or a FIFO (errno SPAWN_NOT_REGULAR otherwise);
+ * O_NONBLOCK makes a FIFO without a reader fail (ENXIO) instead of
+ * blocking the child, and is cleared again once the file is open.
+ */
+static int
+child_open_file(const char *path)
+{
+	struct stat	st;
+	int		fd, flags;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		errno = SPAWN_NOT_REGULAR;
+		return -1;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+ fail:
+	flags = errno;
+	close(fd);
+	errno = flags;
+	return -1;
 }
 
 /*

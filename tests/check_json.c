@@ -198,6 +198,97 @@ START_TEST(quote_round_trip)
 }
 END_TEST
 
+/*
+ * Bytes that are not UTF-8 (from the configuration, a path, a user's
+ * name) come out as \ufffd, one per byte, so that a reply is always valid
+ * JSON; valid sequences pass as they are.
+ */
+START_TEST(quote_invalid_utf8)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "a\xff" "b", "\"a\\ufffdb\"" },
+		/* U+00E9, U+20AC, U+1F600: as they are */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+		    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"" },
+		/* overlong '/', twice; a surrogate; past U+10FFFF */
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
+		{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+		/* cut short, at the end and before another character */
+		{ "x\xe2\x82", "\"x\\ufffd\\ufffd\"" },
+		{ "\xe2\x82z", "\"\\ufffd\\ufffdz\"" },
+		/* a lone continuation byte; a 5-byte form */
+		{ "\x80", "\"\\ufffd\"" },
+		{ "\xf8\x88\x80\x80\x80",
+		    "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	};
+	char		 q[128], back[64];
+	struct json_val	 v;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = json_quote(cases[i].in, q, sizeof(q));
+		ck_assert_str_eq(q, cases[i].out);
+		ck_assert_uint_eq(n, strlen(cases[i].out));
+		ck_assert_uint_eq(json_quote(cases[i].in, NULL, 0), n);
+		v = parse_ok(q);
+		ck_assert_int_eq(json_string(&v, back, sizeof(back)), 0);
+	}
+	/* cut: never in the middle of a sequence, never past the buffer */
+	n = json_quote("\xc3\xa9\xc3\xa9", q, 5);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(q, "\"\xc3\xa9");
+	n = json_quote("\xc3\xa9\xc3\xa9", q, 3);
+	ck_assert_str_eq(q, "\"");
+	n = json_quote("\xff", q, 5);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_str_eq(q, "\"");
+	n = json_quote("ab\xff" "c", q, 6);
+	ck_assert_str_eq(q, "\"ab");	/* nothing after what did not fit */
+}
+END_TEST
+
+/*
+ * A key with an embedded U+0000 is another key: "cmd\u0000x" is not
+ * "cmd", and neither is "cmd\u0000"; nor is a key cut to fit a buffer.
+ */
+START_TEST(keys_with_nul)
+{
+	struct json_val	 o, v;
+	struct json_msg	 m;
+	char		 buf[16], err[128], key[200], text[300];
+	const char	*t;
+
+	o = parse_ok("{\"cmd\\u0000x\":\"evil\",\"cmd\":\"status\"}");
+	ck_assert_int_eq(json_get(&o, "cmd", &v), 0);
+	ck_assert_int_eq(json_string(&v, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "status");
+	o = parse_ok("{\"cmd\\u0000\":\"evil\"}");
+	ck_assert_int_eq(json_get(&o, "cmd", &v), -1);
+	memset(key, 'a', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"%s\":1}", key);
+	o = parse_ok(text);
+	key[60] = '\0';
+	ck_assert_int_eq(json_get(&o, key, &v), -1);
+
+	t = "{\"cmd\\u0000x\":\"suicide\",\"status\\u0000\":\"s\","
+	    "\"act\\u0000\":\"suicide\"}";
+	ck_assert_int_eq(json_parse_msg(t, strlen(t), &m, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(m.jm_cmd, "");
+	ck_assert_str_eq(m.jm_act, "");
+	ck_assert_int_eq(m.jm_has_status, 0);
+	t = "{\"cmd\":\"ready\",\"cmd\\u0000\":\"suicide\"}";
+	ck_assert_int_eq(json_parse_msg(t, strlen(t), &m, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(m.jm_cmd, "ready");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -211,6 +302,8 @@ json_suite(void)
 	tcase_add_test(tc, strings_never_cut);
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, quote_round_trip);
+	tcase_add_test(tc, quote_invalid_utf8);
+	tcase_add_test(tc, keys_with_nul);
 	suite_add_tcase(s, tc);
 	return s;
 }

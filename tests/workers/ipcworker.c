@@ -38,6 +38,13 @@
  *			$REPORT_DIR/handle.<PROGRAM> (msg=, fds=, and of the
  *			descriptor: listening=, nonblock=, cloexec=, port=),
  *			and answer {"cmd":"NODE_HANDLE_ACK"}
+ *	SEND_FD_ONCE	the first worker of the program (no
+ *			$REPORT_DIR/sentfd.<PROGRAM> yet) asks to be
+ *			replaced with a descriptor attached to the line,
+ *			closes the channel 300 ms later with the master's
+ *			messages unread (its read then fails), and exits
+ *			0 200 ms after that; the others go on as the rest
+ *			of the environment says
  *
  * Events: start, ready, suicide, exit (by itself after suicide), stop
  * (got SIGTERM), flooding, flooded, sent (SEND_THEN).
@@ -67,6 +74,8 @@ static void	send_padded_ready(long);
 static void	send_bad_lines(long);
 static void	flood(long);
 static int	first_suicide(void);
+static int	first_to(const char *);
+static void	send_fd_and_exit(void);
 static void	recv_handle(void);
 
 static volatile sig_atomic_t	stopping;
@@ -94,6 +103,8 @@ main(void)
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	event("start");
+	if (getenv("SEND_FD_ONCE") != NULL && first_to("sentfd"))
+		send_fd_and_exit();
 	if (getenv("RECV_HANDLE") != NULL)
 		recv_handle();
 	if (getenv("SEND_AT_START") != NULL)
@@ -162,20 +173,72 @@ main(void)
 static int
 first_suicide(void)
 {
+	const char	*slot = getenv("CLUSTERD_WORKER");
+
+	if (slot == NULL || strcmp(slot, "0") != 0)
+		return 0;
+	return first_to("suicided");
+}
+
+/* The first worker of the program to get here: $REPORT_DIR/WHAT.PROG. */
+static int
+first_to(const char *what)
+{
 	char		 path[4096];
-	const char	*dir = getenv("REPORT_DIR"), *slot;
+	const char	*dir = getenv("REPORT_DIR");
 	int		 fd;
 
-	slot = getenv("CLUSTERD_WORKER");
-	if (dir == NULL || slot == NULL || strcmp(slot, "0") != 0)
+	if (dir == NULL)
 		return 0;
-	snprintf(path, sizeof(path), "%s/suicided.%s", dir,
+	snprintf(path, sizeof(path), "%s/%s.%s", dir, what,
 	    getenv("CLUSTERD_PROGRAM") ? getenv("CLUSTERD_PROGRAM") : "-");
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return 0;
 	close(fd);
 	return 1;
+}
+
+/*
+ * A suicide line with our stdin attached, as a Node.js worker sending a
+ * handle would.  The replacement starts at once; then the channel is
+ * closed with what the master sent still unread, so the master's next
+ * read of it fails with ECONNRESET.
+ */
+static void
+send_fd_and_exit(void)
+{
+	char		 line[] = "{\"cmd\":\"suicide\"}\n";
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	int		 fd = 0;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = line;
+	iov.iov_len = sizeof(line) - 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(clusterd_ipc_fd(), &mh, 0) == -1)
+		perror("ipcworker: sendmsg");
+	event("sentfd");
+	poll(NULL, 0, 300);
+	close(clusterd_ipc_fd());
+	event("closed");
+	poll(NULL, 0, 200);
+	_exit(0);
 }
 
 static void

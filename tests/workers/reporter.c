@@ -28,9 +28,15 @@
  *				report, then close them and serve nothing: the
  *				socket stops listening for every process that
  *				holds it, the master included
+ *	SUICIDE_ON_WINCH=1	at each SIGWINCH, send {"cmd":"suicide"} on
+ *				$CLUSTERD_IPC_FD (a test picks the worker
+ *				that asks to be replaced, and when)
+ *	GROW_ON_URG_MB=N	at each SIGURG, touch N MiB more memory and
+ *				keep it (max_memory, when a test says so)
  *
  * On stdout: "reporter PID started", "reporter PID request" when a
- * request has been read, "reporter PID got signal N" at a stop.
+ * request has been read, "reporter PID got signal N" at a stop,
+ * "reporter PID sent suicide" and "reporter PID grew N MiB".
  *
  * A stop signal (TERM, INT, HUP, QUIT, USR1, USR2) closes the listeners,
  * lets the requests in flight finish, and exits 0.
@@ -76,6 +82,8 @@ extern char	**environ;
 
 static volatile sig_atomic_t	got_stop;
 static volatile sig_atomic_t	got_ignored;
+static volatile sig_atomic_t	got_winch;
+static volatile sig_atomic_t	got_urg;
 static int			listeners[MAXFDS];
 static int			nlisteners;
 static struct conn		conns[MAXCONN];
@@ -123,6 +131,20 @@ static void
 on_ignored(int sig)
 {
 	got_ignored = sig;
+}
+
+static void
+on_winch(int sig)
+{
+	(void)sig;
+	got_winch = 1;
+}
+
+static void
+on_urg(int sig)
+{
+	(void)sig;
+	got_urg = 1;
 }
 
 /* Read "Name:\tVALUE" from /proc/self/status. */
@@ -437,6 +459,16 @@ setup_signals(void)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 	}
+	if (env_num("SUICIDE_ON_WINCH", 0)) {
+		sa.sa_handler = on_winch;
+		sigaction(SIGWINCH, &sa, NULL);
+		sigaddset(&set, SIGWINCH);
+	}
+	if (env_num("GROW_ON_URG_MB", 0) > 0) {
+		sa.sa_handler = on_urg;
+		sigaction(SIGURG, &sa, NULL);
+		sigaddset(&set, SIGURG);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Delivered only inside ppoll(): no lost wake-up. */
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -605,6 +637,41 @@ crash(void)
 	exit((int)env_num("EXIT_CODE", 0));
 }
 
+/* SUICIDE_ON_WINCH: ask clusterd for a replacement, on the IPC channel. */
+static void
+send_suicide(void)
+{
+	static const char	 msg[] = "{\"cmd\":\"suicide\"}\n";
+	long long		 fd = env_num("CLUSTERD_IPC_FD", -1);
+
+	if (fd < 0) {
+		fprintf(stderr, "reporter: SUICIDE_ON_WINCH without "
+		    "CLUSTERD_IPC_FD\n");
+		return;
+	}
+	write_all((int)fd, msg, sizeof(msg) - 1);
+	printf("reporter %ld sent suicide\n", (long)getpid());
+	fflush(stdout);
+}
+
+/* GROW_ON_URG_MB: more resident memory, kept until exit. */
+static void
+grow_memory(void)
+{
+	static char	*growth[64];
+	static int	 ngrowth;
+	long long	 mb = env_num("GROW_ON_URG_MB", 0);
+
+	if (ngrowth >= 64 || (growth[ngrowth] = malloc((size_t)mb << 20)) ==
+	    NULL) {
+		perror("reporter: grow");
+		return;
+	}
+	memset(growth[ngrowth++], 1, (size_t)mb << 20);
+	printf("reporter %ld grew %lld MiB\n", (long)getpid(), mb);
+	fflush(stdout);
+}
+
 /*
  * The poll loop: listeners (until a stop), connections reading their
  * request, replies due at c_reply_at, and the self-exit timer.
@@ -629,6 +696,14 @@ serve(void)
 			    (long)getpid(), (int)got_ignored);
 			fflush(stdout);
 			got_ignored = 0;
+		}
+		if (got_winch) {
+			got_winch = 0;
+			send_suicide();
+		}
+		if (got_urg) {
+			got_urg = 0;
+			grow_memory();
 		}
 		if (got_stop && stopped_at == 0) {
 			printf("reporter %ld got signal %d\n", (long)getpid(),
