@@ -797,13 +797,49 @@ START_TEST(test_upgrade_crash_in_window)
 END_TEST
 
 /*
- * Timers carry over.  Three programs, each with a 2 s timer running when
+ * Signals that come while no image runs wait, blocked, for the new one:
+ * a SIGHUP and a SIGTTIN sent during the takeover are acted on after
+ * it (a reload, a worker more), neither lost nor taken by the default
+ * action of a signal nobody handles yet.
+ */
+START_TEST(test_upgrade_signals_in_window)
+{
+	char	wlog[PATH_MAX];
+
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "min_uptime = 100ms\n", h_worker("reporter"));
+	start_wrapped("takeover_ms=1000\n");
+	snprintf(wlog, sizeof(wlog), "%s", h_path("wrap.conf.log"));
+	h_expect_reports("web.", 1);
+	log_for("started:", 1);
+	H_ASSERT(h_signal(SIGUSR2) == 0, "kill");
+	log_for("upgrade: executing", 1);
+	H_ASSERT(h_signal(SIGHUP) == 0 && h_signal(SIGTTIN) == 0, "kill");
+	H_ASSERT(h_count_in_file(wlog, "takeover ") == 0, "the signals came "
+	    "after the window (a slow machine?)");
+	log_for("upgraded: ", 1);
+	log_for("reload done", 1);
+	log_for("web: scaling from 1 to 2 workers", 1);
+	H_ASSERT(log_pos("took over") < log_pos("reloading "), "reloaded "
+	    "before the new image ran");
+	H_ASSERT(h_daemon_alive(), "the master died of a signal");
+	wait_marked(2);
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * Timers carry over.  Four programs, each with a 2 s timer running when
  * the upgrade starts (about 600 ms after the event that armed it) and
  * still running when the new image takes over (upgwrap holds the
  * takeover 500 ms): a worker in stop_timeout (it ignores SIGTERM), a
  * slot in backoff (its replacement failed at once), a worker waiting
- * for ready_timeout (it never says ready).  Each must be acted on 2 s
- * after its event, not 2 s after the upgrade.
+ * for ready_timeout (it never says ready), and what a dead worker left
+ * in its process group (a child that ignores SIGTERM), which gets
+ * SIGKILL at stop_timeout.  Each must be acted on 2 s after its event,
+ * not 2 s after the upgrade.
  */
 #define TIMER_MS	2000
 #define TIMER_SLACK_MS	600	/* a loaded machine is late, never early */
@@ -829,8 +865,8 @@ START_TEST(test_upgrade_timers)
 	static const char fired_c[] = "crasher[0] started (pid";
 	static const char started_r[] = "slow[0] started (pid";
 	static const char fired_r[] = "was not ready within 2s";
-	char		 buf[4096], fired_s[64];
-	pid_t		 s0, c0, r0;
+	char		 buf[4096], fired_s[64], armed_l[64], fired_l[64];
+	pid_t		 s0, c0, r0, l0;
 	long long	 t_up;
 
 	h_write_config(
@@ -851,16 +887,23 @@ START_TEST(test_upgrade_timers)
 	    "ready_timeout = 2s\n"
 	    "min_uptime = 100ms\n"
 	    "env = READY_AFTER_MS=0\n"
-	    "env = READY_IF_FILE=%s\n", head(), h_worker("reporter"),
+	    "env = READY_IF_FILE=%s\n"
+	    "[program:linger]\n"
+	    "command = %s\n"
+	    "min_uptime = 100ms\n"
+	    "stop_timeout = 2s\n"
+	    "env = SPAWN_CHILD=1\n", head(), h_worker("reporter"),
 	    h_worker("reporter"), h_path("fail"), h_worker("ipcworker"),
-	    h_path("ready"));
+	    h_path("ready"), h_worker("reporter"));
 	h_write_file(h_path("ready"), "yes\n");
 	start_wrapped("takeover_ms=500\n");
 	h_expect_reports("stopper.", 1);
 	h_expect_reports("crasher.", 1);
+	h_expect_reports("linger.", 1);
 	log_for("started:", 1);
 	newest_pids("stopper.", 1, &s0);
 	newest_pids("crasher.", 1, &c0);
+	newest_pids("linger.", 1, &l0);
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
 	r0 = (pid_t)atol(strstr(strstr(buf, "\"name\":\"slow\""), "\"pid\":") +
 	    6);
@@ -871,9 +914,13 @@ START_TEST(test_upgrade_timers)
 	H_ASSERT(strncmp(buf, "{\"ok\":true", 10) == 0, "stop: %s", buf);
 	h_write_file(h_path("fail"), "yes\n");
 	unlink(h_path("ready"));
-	H_ASSERT(kill(c0, SIGKILL) == 0 && kill(r0, SIGKILL) == 0, "kill");
+	H_ASSERT(kill(c0, SIGKILL) == 0 && kill(r0, SIGKILL) == 0 &&
+	    kill(l0, SIGKILL) == 0, "kill");
 	log_for(failed_c, 1);
 	log_for(started_r, 2);
+	snprintf(armed_l, sizeof(armed_l), "linger[0] (pid %ld) left members",
+	    (long)l0);
+	log_for(armed_l, 1);
 	/* Let them run a while, so a timer restarted at the upgrade shows. */
 	h_sleep_ms(600);
 	upgrade_by_signal(1);
@@ -884,6 +931,9 @@ START_TEST(test_upgrade_timers)
 	log_for(fired_s, 1);
 	log_for(fired_c, 3);
 	log_for(fired_r, 1);
+	snprintf(fired_l, sizeof(fired_l), "linger[0] (pid %ld) did not stop "
+	    "within 2s", (long)l0);
+	log_for(fired_l, 1);
 
 	assert_on_time("stop_timeout", log_time("control socket: stop "
 	    "stopper", 1), log_time(fired_s, 1), t_up);
@@ -891,6 +941,8 @@ START_TEST(test_upgrade_timers)
 	    t_up);
 	assert_on_time("ready_timeout", log_time(started_r, 2),
 	    log_time(fired_r, 1), t_up);
+	assert_on_time("a lingering group's stop_timeout", log_time(armed_l,
+	    1), log_time(fired_l, 1), t_up);
 	H_ASSERT(h_wait_dead(s0, WAIT), "the stopper lives");
 	h_stop_daemon();
 }
@@ -1690,6 +1742,7 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_ipc_partial_line);
 	tcase_add_test(tc, test_upgrade_node_channel);
 	tcase_add_test(tc, test_upgrade_crash_in_window);
+	tcase_add_test(tc, test_upgrade_signals_in_window);
 	tcase_add_test(tc, test_upgrade_timers);
 	tcase_add_test(tc, test_upgrade_waits_for_roll);
 	tcase_add_test(tc, test_reload_during_check);
