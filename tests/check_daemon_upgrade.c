@@ -1506,6 +1506,18 @@ notify_recv_fd(int sock, char *buf, size_t len, int *fd, int ms)
 	return 1;
 }
 
+/* The stored descriptor of name, or -1. */
+static int
+store_fd(const struct store *s, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < s->st_n; i++)
+		if (strcmp(s->st_name[i], name) == 0)
+			return s->st_fd[i];
+	return -1;
+}
+
 /* Handle messages as systemd would, until one starts with until. */
 static void
 store_until(struct store *s, int sock, const char *until)
@@ -1528,15 +1540,17 @@ store_until(struct store *s, int sock, const char *until)
 		} else if (strncmp(buf, "FDSTOREREMOVE=1\n", 16) == 0) {
 			H_ASSERT(name != NULL, "FDSTOREREMOVE=1 without a "
 			    "name: \"%s\"", buf);
-			for (i = 0; i < s->st_n; i++)
-				if (strcmp(s->st_name[i], name + 7) == 0)
-					break;
-			H_ASSERT(i < s->st_n, "FDSTOREREMOVE of \"%s\", which "
-			    "is not in the store", name + 7);
-			close(s->st_fd[i]);
-			free(s->st_name[i]);
-			s->st_name[i] = s->st_name[--s->st_n];
-			s->st_fd[i] = s->st_fd[s->st_n];
+			H_ASSERT(store_fd(s, name + 7) != -1, "FDSTOREREMOVE "
+			    "of \"%s\", which is not in the store", name + 7);
+			/* as systemd: every descriptor of that name */
+			for (i = 0; i < s->st_n; i++) {
+				if (strcmp(s->st_name[i], name + 7) != 0)
+					continue;
+				close(s->st_fd[i]);
+				free(s->st_name[i]);
+				s->st_name[i] = s->st_name[--s->st_n];
+				s->st_fd[i--] = s->st_fd[s->st_n];
+			}
 		} else if (fd != -1)
 			close(fd);
 		if (strncmp(buf, until, strlen(until)) == 0)
@@ -1544,16 +1558,15 @@ store_until(struct store *s, int sock, const char *until)
 	}
 }
 
-/* The stored descriptor of name, or -1. */
+/* How many stored descriptors have that name. */
 static int
-store_fd(const struct store *s, const char *name)
+store_count(const struct store *s, const char *name)
 {
-	int	i;
+	int	i, n = 0;
 
 	for (i = 0; i < s->st_n; i++)
-		if (strcmp(s->st_name[i], name) == 0)
-			return s->st_fd[i];
-	return -1;
+		n += strcmp(s->st_name[i], name) == 0;
+	return n;
 }
 
 /* The port of a stored TCP socket. */
@@ -1624,6 +1637,50 @@ kill_everything(void)
 	H_ASSERT(h_wait_no_marked(WAIT), "processes outlive clusterd");
 }
 
+/*
+ * systemd starts clusterd again with its store: fdlaunch, at the path
+ * of the daemon's binary, fetches the store from us.
+ */
+static void
+relaunch(const struct store *s, const char *const *env)
+{
+	struct sockaddr_un	 sun;
+	char			 launcher[PATH_MAX], store[PATH_MAX];
+	char			 exe[PATH_MAX], conf_path[PATH_MAX];
+	const char		*argv[] = { launcher, store, exe, "-c",
+				    conf_path, NULL };
+	int			 lfd;
+
+	snprintf(launcher, sizeof(launcher), "%s", h_worker("fdlaunch"));
+	snprintf(store, sizeof(store), "%s", h_path("store.sock"));
+	snprintf(exe, sizeof(exe), "%s", bin());
+	snprintf(conf_path, sizeof(conf_path), "%s", h_conf());
+	(void)unlink(store);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	H_ASSERT(strlen(store) < sizeof(sun.sun_path), "%s: too long", store);
+	memcpy(sun.sun_path, store, strlen(store) + 1);
+	H_ASSERT(lfd != -1 && bind(lfd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 0 && listen(lfd, 1) == 0, "store socket: %s",
+	    strerror(errno));
+	H_ASSERT(h_start_cmd(argv, env) > 0, "start");
+	store_pass(s, lfd);
+	close(lfd);
+}
+
+static void
+store_free(struct store *s)
+{
+	int	i;
+
+	for (i = 0; i < s->st_n; i++) {
+		close(s->st_fd[i]);
+		free(s->st_name[i]);
+	}
+	s->st_n = 0;
+}
+
 START_TEST(test_fdstore)
 {
 	static const char conf[] =
@@ -1635,22 +1692,13 @@ START_TEST(test_fdstore)
 	    "sockets = %s\n"
 	    "min_uptime = 100ms\n";
 	struct store	 s;
-	struct sockaddr_un sun;
 	char		 nenv[PATH_MAX + 32], npath[PATH_MAX], buf[512];
 	char		 extra[128], more[128];
 	const char	*env[] = { nenv, NULL };
-	char		 launcher[PATH_MAX], store[PATH_MAX], exe[PATH_MAX];
-	char		 conf_path[PATH_MAX];
-	const char	*argv[] = { launcher, store, exe, "-c", conf_path,
-			    NULL };
 	int		 web = h_free_port(), p_extra = h_free_port(), p_more;
-	int		 nfd, lfd, conn;
+	int		 nfd, conn;
 
 	memset(&s, 0, sizeof(s));
-	snprintf(launcher, sizeof(launcher), "%s", h_worker("fdlaunch"));
-	snprintf(store, sizeof(store), "%s", h_path("store.sock"));
-	snprintf(exe, sizeof(exe), "%s", bin());
-	snprintf(conf_path, sizeof(conf_path), "%s", h_conf());
 	do
 		p_more = h_free_port();
 	while (p_more == web || p_more == p_extra);
@@ -1691,17 +1739,7 @@ START_TEST(test_fdstore)
 	H_ASSERT(!port_open(p_extra), "the dropped socket still accepts");
 
 	/* systemd starts it again with the store. */
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	H_ASSERT(strlen(store) < sizeof(sun.sun_path), "%s: too long", store);
-	memcpy(sun.sun_path, store, strlen(store) + 1);
-	H_ASSERT(lfd != -1 && bind(lfd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == 0 && listen(lfd, 1) == 0, "store socket: %s",
-	    strerror(errno));
-	H_ASSERT(h_start_cmd(argv, env) > 0, "start");
-	store_pass(&s, lfd);
-	close(lfd);
+	relaunch(&s, env);
 	store_until(&s, nfd, "READY=1");
 	log_for("socket web: taken back from systemd (127.0.0.1:", 1);
 	log_for("socket more: taken back from systemd (127.0.0.1:", 1);
@@ -1723,8 +1761,58 @@ START_TEST(test_fdstore)
 	H_ASSERT(!port_open(p_more), "port %d still accepts after its socket "
 	    "was dropped and its workers are gone", p_more);
 	H_ASSERT(reporter_answers(web), "web does not serve");
-	close(store_fd(&s, "web"));
-	free(s.st_name[0]);
+	store_free(&s);
+	close(nfd);
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * After a crash the file moved a socket to another port: the stored one
+ * is not that socket any more.  clusterd binds the new address and puts
+ * it in the store in place of the stale one (FDSTOREREMOVE=1 first, so
+ * that the next restart is not handed the old port again), and the old
+ * port closes.
+ */
+START_TEST(test_fdstore_moved)
+{
+	static const char conf[] =
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "sockets = web\n"
+	    "min_uptime = 100ms\n";
+	struct store	 s;
+	char		 nenv[PATH_MAX + 32], npath[PATH_MAX];
+	const char	*env[] = { nenv, NULL };
+	int		 p1 = h_free_port(), p2, nfd;
+
+	memset(&s, 0, sizeof(s));
+	do
+		p2 = h_free_port();
+	while (p2 == p1);
+	snprintf(npath, sizeof(npath), "%s", h_path("notify.sock"));
+	nfd = h_notify_open(npath);
+	snprintf(nenv, sizeof(nenv), "NOTIFY_SOCKET=%s", npath);
+	h_write_config(conf, p1, h_worker("reporter"));
+	start_copy(env);
+	store_until(&s, nfd, "READY=1");
+	H_ASSERT(store_count(&s, "web") == 1, "web stored %d times",
+	    store_count(&s, "web"));
+	kill_everything();
+
+	h_write_config(conf, p2, h_worker("reporter"));
+	relaunch(&s, env);
+	store_until(&s, nfd, "READY=1");
+	log_for("socket web: the one systemd kept: ", 1);
+	H_ASSERT(reporter_answers(p2), "the new port does not serve");
+	H_ASSERT(store_count(&s, "web") == 1 && fd_port(store_fd(&s,
+	    "web")) == p2, "the store holds %d sockets named web, the first "
+	    "on port %d (the new port is %d)", store_count(&s, "web"),
+	    fd_port(store_fd(&s, "web")), p2);
+	H_ASSERT(!port_open(p1), "the old port %d still accepts", p1);
+	store_free(&s);
 	close(nfd);
 	h_stop_daemon();
 }
@@ -1769,6 +1857,7 @@ upgrade_suite(void)
 
 	tc = h_tcase("systemd", TEST_TIMEOUT);
 	tcase_add_test(tc, test_fdstore);
+	tcase_add_test(tc, test_fdstore_moved);
 	suite_add_tcase(s, tc);
 	return s;
 }
