@@ -6,6 +6,10 @@
 #   make units     systemd-analyze verify the systemd units (part of check)
 #   make SANITIZE=1 check   the same under AddressSanitizer + UBSan
 #   make WERROR=1  warnings are errors (CI)
+#   make fuzz      build the libFuzzer targets (clang) in build/fuzz and run
+#                  each for FUZZ_SECONDS (60); FUZZ_TARGETS=json picks some
+#   make soak      the soak and fault runs of bench/soak.py (minutes, not
+#                  part of check); SANITIZE=1 runs them on the ASan build
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/sbin
@@ -46,9 +50,13 @@ LIBS	 = -lev $(INIH_LIBS) -lm
 DAEMON_SRCS = $(filter-out src/clusterctl.c,$(wildcard src/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:src/%.c=$(B)/src/%.o)
 LIB_OBJS   = $(filter-out $(B)/src/main.o,$(DAEMON_OBJS))
-# clusterctl: the pure modules only, no libev at run time.
+# clusterctl: the pure modules only, no libev at run time: the protocol,
+# the JSON reader, the parsers, and the configuration reader (with inih)
+# for -c CONFIG's control key.
 CTL_OBJS   = $(B)/src/clusterctl.o $(B)/src/ctlproto.o $(B)/src/json.o \
-	     $(B)/src/parse.o
+	     $(B)/src/parse.o $(B)/src/config.o $(B)/src/cfgread.o \
+	     $(B)/src/cfgkeys.o $(B)/src/cfgcheck.o $(B)/src/envfile.o \
+	     $(B)/src/strv.o $(B)/src/utf8.o $(B)/src/log.o
 
 UNIT_SRCS  = $(filter-out tests/check_daemon%.c,$(wildcard tests/check_*.c))
 INTEG_SRCS = $(wildcard tests/check_daemon*.c)
@@ -62,7 +70,7 @@ WORKER_BINS += $(NODEPRIMARY)
 EXAMPLE_BINS = $(B)/examples/hello
 
 .PHONY: all deps run check unit integration units install uninstall clean \
-	bench
+	bench fuzz fuzz-build soak
 # keep test objects between runs
 .SECONDARY:
 
@@ -124,6 +132,50 @@ integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
 bench: $(B)/clusterd $(EXAMPLE_BINS) $(WORKER_BINS)
 	sh bench/run.sh $(B)
 
+# Fuzzing: each tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked with
+# every daemon module but main.c and with tests/fuzz/fuzzutil.c; its seeds
+# are tests/fuzz/corpus/NAME/, its dictionary tests/fuzz/NAME.dict if any.
+# A new target is that one file.  Built apart (build/fuzz), always with
+# clang, libFuzzer, ASan and UBSan; tests/fuzz/run.sh fails on any finding.
+FUZZ_CC	?= clang
+FUZZ_SECONDS ?= 60
+FB	 = build/fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FUZZ_SAN) -MMD -MP
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_OBJS = $(patsubst src/%.c,$(FB)/src/%.o,\
+	    $(filter-out src/main.c,$(DAEMON_SRCS))) $(FB)/tests/fuzz/fuzzutil.o
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FB) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(FB)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Isrc -c -o $@ $<
+
+$(FB)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Isrc -c -o $@ $<
+
+# Soak and faults (bench/README.md): minutes long, so not part of check or
+# CI; the results are appended to bench/RESULTS.md.
+# SOAK_ARGS="--only ab --kill-seconds 20" picks and shortens scenarios.
+soak: $(B)/clusterd $(B)/clusterctl $(EXAMPLE_BINS) $(B)/bench/spawnloop
+	python3 bench/soak.py --build $(B) --results bench/RESULTS.md \
+	    $(if $(filter 1,$(SANITIZE)),--sanitize) $(SOAK_ARGS)
+
+# The baseline loop is no code under test: never sanitized.
+$(B)/bench/spawnloop: bench/spawnloop.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # The units as make install writes them, but run from the build tree, and
 # their man pages found in man/: systemd-analyze verify checks both.  It
 # only warns about unknown keys, so any output is a failure.
@@ -149,7 +201,7 @@ $(B)/clusterd: $(DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBS)
 
 $(B)/clusterctl: $(CTL_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJS) -lm
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJS) $(INIH_LIBS) -lm
 
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -166,6 +218,8 @@ $(INTEG_BINS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o
 # ... and json.c, to read clusterctl --json replies back.
 $(B)/tests/check_daemon_ctl: $(B)/src/json.o
 $(B)/tests/check_daemon_core: $(B)/src/json.o
+# ... and openpty(3), in libutil before glibc 2.34.
+$(B)/tests/check_daemon_ctl: CHECK_LIBS += -lutil
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
@@ -227,4 +281,5 @@ uninstall:
 clean:
 	rm -rf build clusterd clusterctl examples/hello
 
--include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/fake/*.d)
+-include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/fake/*.d \
+	$(FB)/src/*.d $(FB)/tests/fuzz/*.d)

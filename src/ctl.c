@@ -8,9 +8,11 @@
  * Every connection is bounded: a request line of at most CTL_REQ_MAX
  * bytes, CTL_TIMEOUT seconds to send it (and to read the answer), at most
  * CTL_MAXCONN at a time, CTL_OUT_MAX bytes of progress waiting to be
- * read.  Only root and clusterd's own uid are served (SO_PEERCRED), on
- * top of the socket file's mode 0600.  The master never blocks on a
- * client: answers are written as the client reads them.
+ * read.  Only root, clusterd's own uid and, with control_group, the
+ * members of that group are served (SO_PEERCRED, SO_PEERGROUPS), on top
+ * of the socket file's mode (0600, or 0660 with the group).  The master
+ * never blocks on a client: answers are written as the client reads
+ * them.
  */
 
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,9 +58,13 @@ struct ctl_conn {
 	struct ctl_wait		 c_wait;
 };
 
-static int	ctl_reconfigure(const char *);
-static int	ctl_listen(const char *);
+static int	ctl_reconfigure(const struct config *);
+static int	ctl_regroup(const struct config *);
+static void	ctl_take_group(const struct config *);
+static int	ctl_listen(const char *, const struct config *);
 static int	ctl_bind(int, const char *, char *, size_t);
+static int	ctl_set_access(const char *, const struct config *, char *,
+		    size_t);
 static void	ctl_start(int, const char *);
 static void	ctl_stop(void);
 static void	ctl_accept(struct ev_loop *, ev_io *, int);
@@ -68,6 +75,7 @@ static void	ctl_refuse(int);
 static void	ctl_after_wakeup(struct ev_loop *, ev_prepare *, int);
 static void	conn_new(int);
 static int	conn_allowed(struct ctl_conn *);
+static int	peer_in_group(int, const struct ucred *);
 static void	conn_free(struct ctl_conn *);
 static void	conn_io(struct ev_loop *, ev_io *, int);
 static void	conn_timeout(struct ev_loop *, ev_timer *, int);
@@ -89,27 +97,33 @@ static int		 ctl_full_logged;
 static struct ctl_conn	*conns;
 static int		 nconns;
 static int		 nwaiting;
+static int		 ctl_has_group;	/* control_group: who else is served */
+static gid_t		 ctl_gid;
+static char		 ctl_group[64];	/* its name, for messages */
 
 /*
- * Start-up: listen on path (NULL: no control socket).  -1, logged, if
- * the socket cannot be created; nothing is left behind then.
+ * Start-up: listen on cf's control path (none: no control socket), for
+ * its control_group too.  -1, logged, if the socket cannot be created;
+ * nothing is left behind then.
  */
 int
-ctl_init(const char *path)
+ctl_init(const struct config *cf)
 {
-	int	fd;
+	const char	*path = cf->cf_control;
+	int		 fd;
 
 	if (ctl_path != NULL)		/* taken over in an upgrade */
-		return ctl_reconfigure(path);
+		return ctl_reconfigure(cf);
 	if (path == NULL)
 		return 0;
-	if ((fd = ctl_listen(path)) == -1)
+	if ((fd = ctl_listen(path, cf)) == -1)
 		return -1;
 	ctl_start(fd, path);
 	if (ctl_path == NULL) {
 		ctl_close();
 		return -1;
 	}
+	ctl_take_group(cf);
 	log_info("control socket: listening on %s", path);
 	return 0;
 }
@@ -153,23 +167,28 @@ ctl_control_fd(const char **path)
  * The master took a new configuration (a reload).  If it changed
  * `control`, listen on the new path first, then close the old socket and
  * remove its file.  If the new one cannot be created the old one stays
- * (logged).  Connections already open go on.
+ * (logged).  A changed control_group alone changes the file's group and
+ * mode in place.  Connections already open go on.
  */
 void
 ctl_apply_config(const struct config *cf)
 {
-	(void)ctl_reconfigure(cf->cf_control);
+	(void)ctl_reconfigure(cf);
 }
 
 static int
-ctl_reconfigure(const char *path)
+ctl_reconfigure(const struct config *cf)
 {
-	int	fd = -1;
+	const char	*path = cf->cf_control;
+	int		 fd = -1;
 
-	if ((path == NULL && ctl_path == NULL) || (path != NULL &&
-	    ctl_path != NULL && strcmp(path, ctl_path) == 0))
+	if (path != NULL && ctl_path != NULL && strcmp(path, ctl_path) == 0)
+		return ctl_regroup(cf);
+	if (path == NULL && ctl_path == NULL) {
+		ctl_take_group(cf);
 		return 0;
-	if (path != NULL && (fd = ctl_listen(path)) == -1) {
+	}
+	if (path != NULL && (fd = ctl_listen(path, cf)) == -1) {
 		if (ctl_path != NULL)
 			log_warnx("control socket: still listening on %s",
 			    ctl_path);
@@ -183,8 +202,42 @@ ctl_reconfigure(const char *path)
 	ctl_start(fd, path);
 	if (ctl_path == NULL)
 		return -1;
+	ctl_take_group(cf);
 	log_notice("control socket: listening on %s", path);
 	return 0;
+}
+
+/* The same path: the group and mode follow control_group. */
+static int
+ctl_regroup(const struct config *cf)
+{
+	char	err[ERRBUF_LEN];
+
+	if (cf->cf_has_control_group == ctl_has_group &&
+	    (!ctl_has_group || cf->cf_control_gid == ctl_gid))
+		return 0;
+	if (ctl_set_access(ctl_path, cf, err, sizeof(err)) == -1) {
+		log_warnx("%s; the socket keeps its group and mode", err);
+		return -1;
+	}
+	ctl_take_group(cf);
+	if (ctl_has_group)
+		log_notice("control socket %s: mode 0660, group %s: its "
+		    "members may use it", ctl_path, ctl_group);
+	else
+		log_notice("control socket %s: mode 0600: only root and "
+		    "clusterd's user may use it", ctl_path);
+	return 0;
+}
+
+/* Serve the members of cf's control_group from now on (or nobody's). */
+static void
+ctl_take_group(const struct config *cf)
+{
+	ctl_has_group = cf->cf_has_control_group;
+	ctl_gid = cf->cf_control_gid;
+	snprintf(ctl_group, sizeof(ctl_group), "%s", ctl_has_group &&
+	    cf->cf_control_group != NULL ? cf->cf_control_group : "");
 }
 
 /* At exit: close every connection and the socket; remove its file. */
@@ -197,9 +250,12 @@ ctl_close(void)
 	ev_prepare_stop(EV_DEFAULT, &ctl_prepare);
 }
 
-/* A listening socket at path, mode 0600; -1 and logged on failure. */
+/*
+ * A listening socket at path, mode 0600, or 0660 and cf's control_group;
+ * -1 and logged on failure.
+ */
 static int
-ctl_listen(const char *path)
+ctl_listen(const char *path, const struct config *cf)
 {
 	char	err[ERRBUF_LEN];
 	int	fd;
@@ -225,6 +281,13 @@ ctl_listen(const char *path)
 	}
 	if (ctl_bind(fd, path, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
+		close(fd);
+		return -1;
+	}
+	if (cf->cf_has_control_group && ctl_set_access(path, cf, err,
+	    sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		unlink(path);
 		close(fd);
 		return -1;
 	}
@@ -257,6 +320,63 @@ ctl_bind(int fd, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The socket file at path gets cf's control_group and mode 0660, or
+ * (none) clusterd's own group and mode 0600; the mode is never wider
+ * than the group allows at any instant.
+ *
+ * A unix socket's file cannot be changed through the socket (fchown
+ * and fchmod act on the socket's own inode, not the file's), and a path
+ * can be replaced by anyone who may write to its directory: chown()
+ * would follow a symlink put there, and lchown() would still change a
+ * hard link to someone else's file.  So the file is opened once, O_PATH
+ * and O_NOFOLLOW, checked on that descriptor (a socket, owned by us:
+ * what bind() made), and changed through that same descriptor: the
+ * group with fchownat(AT_EMPTY_PATH), the mode through its
+ * /proc/self/fd link, which names the inode the descriptor holds, not
+ * a path.  Whatever happens to the path meanwhile, only that inode is
+ * touched.
+ */
+static int
+ctl_set_access(const char *path, const struct config *cf, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+	char		self[64];
+	gid_t		gid = cf->cf_has_control_group ? cf->cf_control_gid :
+			    getegid();
+	mode_t		mode = cf->cf_has_control_group ? 0660 : 0600;
+	int		fd, rc = -1;
+
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "control socket %s: open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &st) == -1)
+		snprintf(err, errlen, "control socket %s: fstat: %s", path,
+		    strerror(errno));
+	else if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		snprintf(err, errlen, "control socket %s: the file is not the "
+		    "socket clusterd bound (not a socket of uid %ld); not "
+		    "changing it", path, (long)geteuid());
+	else if (mode == 0600 && chmod(self, mode) == -1)
+		snprintf(err, errlen, "control socket %s: chmod 0600 (through "
+		    "%s): %s", path, self, strerror(errno));
+	else if (fchownat(fd, "", (uid_t)-1, gid, AT_EMPTY_PATH) == -1)
+		snprintf(err, errlen, "control socket %s: chown to group %s: "
+		    "%s", path, cf->cf_has_control_group ?
+		    cf->cf_control_group : "of clusterd", strerror(errno));
+	else if (mode == 0660 && chmod(self, mode) == -1)
+		snprintf(err, errlen, "control socket %s: chmod 0660 (through "
+		    "%s): %s", path, self, strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
 }
 
 /* Serve fd, bound at path; on failure (no memory) it is undone. */
@@ -405,7 +525,11 @@ conn_new(int fd)
 		ev_io_start(EV_DEFAULT, &c->c_io);
 }
 
-/* Root and clusterd's own user only; anyone else gets an error line. */
+/*
+ * Root, clusterd's own user and the members of control_group; anyone
+ * else gets an error line that starts with "permission denied:"
+ * (clusterctl reads it as a refused connection).
+ */
 static int
 conn_allowed(struct ctl_conn *c)
 {
@@ -419,13 +543,53 @@ conn_allowed(struct ctl_conn *c)
 	}
 	c->c_uid = (long)cred.uid;
 	c->c_pid = (long)cred.pid;
-	if (cred.uid == 0 || cred.uid == geteuid())
+	if (cred.uid == 0 || cred.uid == geteuid() ||
+	    (ctl_has_group && peer_in_group(c->c_fd, &cred)))
 		return 1;
+	if (ctl_has_group) {
+		log_warnx("control socket: refused pid %ld: uid %ld is neither "
+		    "root nor clusterd's (uid %ld), nor in group %s",
+		    c->c_pid, c->c_uid, (long)geteuid(), ctl_group);
+		conn_answer(c, "permission denied: uid %ld is neither root "
+		    "nor clusterd's (uid %ld), nor in group %s", c->c_uid,
+		    (long)geteuid(), ctl_group);
+		return 0;
+	}
 	log_warnx("control socket: refused pid %ld: uid %ld is neither root "
-	    "nor clusterd's", c->c_pid, c->c_uid);
+	    "nor clusterd's (uid %ld)", c->c_pid, c->c_uid, (long)geteuid());
 	conn_answer(c, "permission denied: uid %ld is neither root nor "
-	    "clusterd's", c->c_uid);
+	    "clusterd's (uid %ld)", c->c_uid, (long)geteuid());
 	return 0;
+}
+
+/*
+ * Is control_group the peer's primary group or one of its supplementary
+ * ones?  Both as they were when it connected (SO_PEERCRED,
+ * SO_PEERGROUPS), so a client cannot change them afterwards.
+ */
+static int
+peer_in_group(int fd, const struct ucred *cred)
+{
+	gid_t		 some[64], *groups = some;
+	socklen_t	 len = sizeof(some);
+	size_t		 i;
+	int		 in = 0;
+
+	if (cred->gid == ctl_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1 &&
+	    (errno != ERANGE || (groups = malloc(len)) == NULL ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)) {
+		log_warn("control socket: SO_PEERGROUPS");
+		if (groups != some)
+			free(groups);
+		return 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t) && !in; i++)
+		in = groups[i] == ctl_gid;
+	if (groups != some)
+		free(groups);
+	return in;
 }
 
 static void

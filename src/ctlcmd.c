@@ -21,6 +21,7 @@ typedef int	(*cmd_fn)(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
 
 static int	client_fd;	/* of the request being run */
+static unsigned	first_event;	/* the life events since it began */
 
 static int	cmd_status(const struct ctl_request *, struct program *,
 		    struct strbuf *, struct ctl_wait *);
@@ -86,6 +87,8 @@ ctlcmd_run(const struct ctl_request *cr, int fd, struct strbuf *out,
 
 	memset(w, 0, sizeof(*w));
 	client_fd = fd;
+	/* what the command itself does (the first start) is progress too */
+	first_event = slot_event_next();
 	if (cr->cr_def->cd_arg != ARG_NONE &&
 	    (p = master_find_program(cr->cr_program)) == NULL) {
 		reply_error(out, "no program \"%s\"", cr->cr_program);
@@ -401,7 +404,7 @@ wait_on(const struct ctl_request *cr, struct program *p, struct ctl_wait *w,
 	w->cw_prog = p;
 	if (p != NULL)
 		snprintf(w->cw_name, sizeof(w->cw_name), "%s", p->p_name);
-	w->cw_seq = w->cw_first = slot_event_next();
+	w->cw_seq = w->cw_first = first_event;
 	return 1;
 }
 
@@ -461,8 +464,7 @@ wait_done(struct ctl_wait *w, struct strbuf *out)
 		if (w->cw_rr.rr_ok)
 			reply_ok(out);
 		else
-			reply_error(out, "%s: rolling restart stopped: %s",
-			    w->cw_name, w->cw_rr.rr_why);
+			reply_error(out, "%s", w->cw_rr.rr_why);
 		return 1;
 	case WAIT_SCALE:
 		if (p->p_nslots != w->cw_target || !program_all_ready(p))

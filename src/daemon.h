@@ -251,11 +251,18 @@ enum kill_cause {
 
 /* What a worker told the master on one of its channels. */
 enum worker_msg {
-	WM_READY,		/* "ready" */
-	WM_HEARTBEAT,		/* "heartbeat" */
+	WM_READY,		/* "ready" (or einhorn's worker:ack) */
+	WM_LISTENING,		/* node-cluster: a server of it listens */
+	WM_NOTIFY_READY,	/* READY=1 on its notify socket */
+	WM_HEARTBEAT,		/* "heartbeat", WATCHDOG=1 */
 	WM_STATUS,		/* status text */
-	WM_SUICIDE		/* "replace me" */
+	WM_SUICIDE		/* "replace me", exitedAfterDisconnect */
 };
+
+struct nodecl;
+struct nodecl_sock;
+struct sock_desc;
+struct wnotify;
 
 /* What worker.c reports to the worker's owner. */
 enum worker_event {
@@ -299,15 +306,25 @@ struct worker {
 	worker_cb		 w_cb;
 	ev_io			 w_exec_io;	/* exec-status pipe */
 	ev_io			 w_ipc_io;	/* master's end of the channel */
+	ev_io			 w_ipc_wio;	/* ... when it has to write */
 	char			*w_ipc_buf;	/* partial line, 64 KiB */
 	size_t			 w_ipc_len;
 	int			 w_ipc_bad;	/* malformed messages so far */
+	int			 w_ipc_skip;	/* dropping an oversized line */
+	int			 w_ipc_lost;	/* the channel closed under it
+						   (node: its exit is a failure) */
+	struct nodecl		*w_nodecl;	/* node-cluster's state */
+	struct nodecl_sock	*w_nsocks;	/* its sockets, for queryServer */
+	struct sock_desc	*w_nsockdesc;	/* their addresses */
+	size_t			 w_nnsocks;
+	struct wnotify		*w_notify;	/* ready = notify: its socket */
 	char			 w_text[256];	/* last status text */
 
 	/* slot.c's */
 	enum life_state		 w_state;
 	enum kill_cause		 w_cause;	/* why clusterd killed it */
 	unsigned		 w_epoch;	/* its program's, at start */
+	int			 w_einhorn;	/* its EINHORN_CHILD_INDEX */
 	struct timer		 w_timer;	/* ready_timeout, watchdog, or
 						   stop_timeout */
 	struct timer		 w_uptime;	/* min_uptime */
@@ -416,8 +433,12 @@ struct spawn_status {
 struct spawn_req {
 	struct prog_conf	*sr_conf;
 	int			 sr_slot;
+	struct listener		**sr_socks;	/* its program's, in order */
 	const int		*sr_fds;	/* one per socket of sr_conf */
 	int			 sr_node_fd;	/* node_handle socket, or -1 */
+	unsigned		 sr_generation;	/* Server::Starter's */
+	int			 sr_einhorn_index; /* EINHORN_CHILD_INDEX */
+	const char		*sr_notify;	/* NOTIFY_SOCKET, or NULL */
 };
 
 /* What a line on the IPC channel asks for. */
@@ -548,14 +569,15 @@ double		 timer_left(const struct timer *);
 /* ipc.c: a worker's IPC channel; messages go to its w_cb. */
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
-int		 ipc_open(struct worker *, int *);
+int		 ipc_open(struct worker *, const struct spawn_req *, int *);
 int		 ipc_adopt(struct worker *, int, const char *, size_t, int);
+int		 ipc_disconnect(struct worker *);
+void		 ipc_close_unstarted(struct worker *);
 void		 ipc_started(struct worker *, int, int);
 void		 ipc_close(struct worker *);
 
 /* env.c */
-char		**env_build(const struct prog_conf *, int, pid_t, int,
-		    char **);
+char		**env_build(const struct spawn_req *, pid_t, int, char **);
 void		 env_free(char **);
 void		 env_fill_listen_pid(char **, pid_t);
 
@@ -570,6 +592,18 @@ int		 proc_children(pid_t *, int);
 /* sock.c */
 struct listener	*sock_open(const struct sock_conf *, char *, size_t);
 int		 sock_open_reuseport(const struct listener *, char *, size_t);
+/* What a worker's socket is, for the dialects that announce it. */
+struct sock_desc {
+	int	 sk_unix;		/* a unix socket (else TCP) */
+	int	 sk_any;		/* TCP: every address */
+	char	 sk_host[64];		/* TCP, not any: numeric */
+	int	 sk_port;		/* TCP */
+	char	 sk_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+					/* unix */
+};
+
+int		 sock_describe(const struct listener *, int,
+		    struct sock_desc *);
 int		 sock_check_fd(int, const struct listen_addr *, int, char *,
 		    size_t);
 struct listener	*sock_adopt(const struct sock_conf *, int, char *, size_t);
@@ -595,6 +629,8 @@ struct worker	*worker_first(void);
 int		 worker_reaped(pid_t, int);
 void		 worker_signal(struct worker *, int);
 void		 worker_signal_group(struct worker *, int);
+void		 worker_disconnect(struct worker *);
+void		 worker_notify_close(struct worker *);
 int		 worker_group_alive(const struct worker *);
 void		 worker_free(struct worker *);
 int		 worker_count(void);
@@ -614,6 +650,8 @@ enum slot_event {
 	SE_SUICIDE,		/* it asks to be replaced */
 	SE_EXITED,		/* its process was reaped */
 	SE_TIMER,		/* its timer, or the slot's, went off */
+	SE_ORPHAN,		/* a process clusterd adopted was reaped: a
+				   lingering group may be empty now */
 	SE_NEVENTS
 };
 
@@ -657,6 +695,7 @@ int		 program_scale(struct program *, int);
 void		 program_signal(struct program *, int);
 void		 program_advance(struct program *);
 void		 program_check_memory(struct program *);
+void		 program_orphan_reaped(struct program *);
 int		 program_has_workers(const struct program *);
 int		 program_settled(const struct program *);
 void		 program_summary(const struct program *, char *, size_t);
@@ -785,7 +824,7 @@ void		 rlimit_raise_nofile(void);
 const struct rlimit *rlimit_nofile_start(void);
 
 /* ctl.c: the control socket (clusterctl's side is src/clusterctl.c). */
-int		 ctl_init(const char *);
+int		 ctl_init(const struct config *);
 int		 ctl_adopt(int, const char *);
 int		 ctl_control_fd(const char **);
 void		 ctl_apply_config(const struct config *);

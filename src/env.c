@@ -11,7 +11,9 @@
 #include <string.h>
 #include <ctype.h>
 
+#include "compat.h"
 #include "daemon.h"
+#include "log.h"
 
 /* Digits reserved for LISTEN_PID, which only the child can fill in. */
 #define PID_DIGITS	12
@@ -28,7 +30,8 @@ struct envbuf {
  */
 static const char *stripped[] = {
 	"LISTEN_", "NOTIFY_SOCKET=", "WATCHDOG_", "CLUSTERD_FD_",
-	"CLUSTERD_IPC_FD=", "NODE_CHANNEL_", NULL
+	"CLUSTERD_IPC_FD=", "NODE_CHANNEL_", "NODE_UNIQUE_ID=",
+	"EINHORN_FD_", "EINHORN_SOCK_", "SERVER_STARTER_PORT=", NULL
 };
 
 static int	env_is_stripped(const char *);
@@ -36,6 +39,10 @@ static void	env_put(struct envbuf *, char *);
 static void	env_setf(struct envbuf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	env_add_sockets(struct envbuf *, const struct prog_conf *);
+static void	env_add_dialects(struct envbuf *, const struct spawn_req *,
+		    pid_t, int);
+static void	env_put_all(struct envbuf *, char **, const char *,
+		    const char *);
 
 /*
  * Build the environment of a worker of pc in the given slot.  ipc_fd is the
@@ -43,10 +50,12 @@ static void	env_add_sockets(struct envbuf *, const struct prog_conf *);
  * clusterd inherited.  Returns NULL when out of memory.
  */
 char **
-env_build(const struct prog_conf *pc, int slot, pid_t master, int ipc_fd,
+env_build(const struct spawn_req *req, pid_t master, int ipc_fd,
     char **base)
 {
+	const struct prog_conf	*pc = req->sr_conf;
 	struct envbuf		 eb = { NULL, 0, 0 };
+	int			 node;
 	size_t			 i;
 
 	for (i = 0; base != NULL && base[i] != NULL; i++)
@@ -59,14 +68,24 @@ env_build(const struct prog_conf *pc, int slot, pid_t master, int ipc_fd,
 	}
 	env_add_sockets(&eb, pc);
 	env_setf(&eb, "CLUSTERD_PROGRAM=%s", pc->pc_name);
-	env_setf(&eb, "CLUSTERD_WORKER=%d", slot);
+	env_setf(&eb, "CLUSTERD_WORKER=%d", req->sr_slot);
 	env_setf(&eb, "CLUSTERD_MASTER_PID=%ld", (long)master);
 	if (ipc_fd != -1)
 		env_setf(&eb, "CLUSTERD_IPC_FD=%d", ipc_fd);
-	if (ipc_fd != -1 && pc->pc_ipc == IPC_NODE) {
+	node = pc->pc_ipc == IPC_NODE || pc->pc_ipc == IPC_NODE_CLUSTER;
+	if (ipc_fd != -1 && node) {
 		env_setf(&eb, "NODE_CHANNEL_FD=%d", ipc_fd);
 		env_setf(&eb, "NODE_CHANNEL_SERIALIZATION_MODE=json");
 	}
+	if (ipc_fd != -1 && pc->pc_ipc == IPC_NODE_CLUSTER) {
+		/* Node's cluster.worker.id is 1, 2, ...; PM2's instance 0.. */
+		env_setf(&eb, "NODE_UNIQUE_ID=%d", req->sr_slot + 1);
+		env_setf(&eb, "NODE_APP_INSTANCE=%d", req->sr_slot);
+	}
+	if (req->sr_notify != NULL)
+		env_setf(&eb, "NOTIFY_SOCKET=%s", req->sr_notify);
+	if (pc->pc_compat != 0)
+		env_add_dialects(&eb, req, master, ipc_fd);
 	for (i = 0; i < pc->pc_nenv; i++)
 		env_setf(&eb, "%s", pc->pc_env[i]);
 	if (eb.e_failed) {
@@ -74,6 +93,60 @@ env_build(const struct prog_conf *pc, int slot, pid_t master, int ipc_fd,
 		return NULL;
 	}
 	return eb.e_vars;
+}
+
+/*
+ * compat: the worker's sockets announced as einhorn and Server::Starter
+ * announce them (compat.c builds the variables).
+ */
+static void
+env_add_dialects(struct envbuf *eb, const struct spawn_req *req,
+    pid_t master, int ipc_fd)
+{
+	const struct prog_conf	*pc = req->sr_conf;
+	struct compat_sock	 cs[pc->pc_nsockets + 1];
+	struct sock_desc	 sk[pc->pc_nsockets + 1];
+	char			**vars = NULL, err[ERRBUF_LEN];
+	size_t			 i;
+
+	for (i = 0; i < pc->pc_nsockets; i++) {
+		memset(&cs[i], 0, sizeof(cs[i]));
+		if (sock_describe(req->sr_socks[i], req->sr_fds[i],
+		    &sk[i]) == -1)
+			continue;
+		cs[i].cs_kind = sk[i].sk_unix ? COMPAT_UNIX : COMPAT_TCP;
+		cs[i].cs_any = sk[i].sk_any;
+		cs[i].cs_host = sk[i].sk_host;
+		cs[i].cs_port = sk[i].sk_port;
+		cs[i].cs_path = sk[i].sk_path;
+		cs[i].cs_fd = 3 + (int)i;
+	}
+	if (pc->pc_compat & COMPAT_EINHORN) {
+		vars = compat_einhorn_env(cs, pc->pc_nsockets, master,
+		    req->sr_einhorn_index, ipc_fd, err, sizeof(err));
+		env_put_all(eb, vars, "einhorn", err);
+	}
+	if (pc->pc_compat & COMPAT_SERVER_STARTER) {
+		vars = compat_server_starter_env(cs, pc->pc_nsockets,
+		    req->sr_generation, err, sizeof(err));
+		env_put_all(eb, vars, "server-starter", err);
+	}
+}
+
+/* Add every variable of vars (NULL: a failure, err says why). */
+static void
+env_put_all(struct envbuf *eb, char **vars, const char *dialect,
+    const char *err)
+{
+	size_t	i;
+
+	if (vars == NULL) {
+		log_warnx("compat = %s: %s", dialect, err);
+		return;
+	}
+	for (i = 0; vars[i] != NULL; i++)
+		env_setf(eb, "%s", vars[i]);
+	compat_env_free(vars);
 }
 
 void

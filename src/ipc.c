@@ -4,6 +4,14 @@
  * process.send) or bare words.  Whatever a worker writes on it stays that
  * worker's problem: lines are bounded, bad ones are dropped, a channel
  * that keeps sending garbage is closed, and the master never blocks on it.
+ *
+ * With ipc = node-cluster, clusterd is the worker's Node.js cluster
+ * primary: every line goes to nodecl.c first, which answers Node's own
+ * messages (queryServer gets the program's socket); what is not Node's
+ * is read as an app message.  What nodecl queues is written as the
+ * channel takes it.  A Node worker exits as soon as its channel closes,
+ * so a node or node-cluster channel is never closed for bad input: what
+ * cannot be read is dropped.
  */
 
 #include <sys/socket.h>
@@ -16,8 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "daemon.h"
 #include "log.h"
+#include "nodecl.h"
 
 #define IPC_LINE_MAX	65536	/* a message and its newline */
 #define IPC_BAD_LOGGED	5	/* bad messages logged per channel */
@@ -32,6 +42,14 @@ static void	ipc_bad(struct worker *, const char *);
 static void	ipc_close_fds(struct msghdr *);
 static int	ipc_send_handle(struct worker *, const char *, int);
 static int	bare_word(const char *, size_t);
+static int	node_channel(const struct worker *);
+static int	node_sockets(struct worker *, const struct spawn_req *);
+static void	node_line(struct worker *, char *, size_t);
+static void	node_event(struct worker *, const struct nodecl_result *);
+static void	ipc_writable(struct ev_loop *, ev_io *, int);
+static void	ipc_flush(struct worker *);
+static int	einhorn_line(struct worker *, const char *, size_t);
+static void	app_line(struct worker *, const char *, size_t);
 
 static const struct {
 	const char	*word;
@@ -101,10 +119,13 @@ ipc_classify(const char *line, size_t len, char *status, size_t statuslen,
  * one end (non-blocking), the child's end goes to *child_fd.
  */
 int
-ipc_open(struct worker *w, int *child_fd)
+ipc_open(struct worker *w, const struct spawn_req *req, int *child_fd)
 {
 	int	sv[2];
 
+	if (w->w_conf->pc_ipc == IPC_NODE_CLUSTER &&
+	    node_sockets(w, req) == -1)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s[%d]: socketpair", w->w_conf->pc_name,
 		    w->w_index);
@@ -119,8 +140,54 @@ ipc_open(struct worker *w, int *child_fd)
 	}
 	ev_io_init(&w->w_ipc_io, ipc_readable, sv[0], EV_READ);
 	w->w_ipc_io.data = w;
+	ev_io_init(&w->w_ipc_wio, ipc_writable, sv[0], EV_WRITE);
+	w->w_ipc_wio.data = w;
 	w->w_ipc_bad = 0;
 	*child_fd = sv[1];
+	return 0;
+}
+
+/*
+ * node-cluster: what the worker's listen() may get, one entry per socket
+ * of its program: the address it answers to, its descriptor in the
+ * worker, and the one clusterd sends (the slot's own with reuseport).
+ */
+static int
+node_sockets(struct worker *w, const struct spawn_req *req)
+{
+	const struct prog_conf	*pc = req->sr_conf;
+	struct nodecl_sock	*ns;
+	struct sock_desc	*sk;
+	size_t			 i, n = pc->pc_nsockets;
+
+	ns = calloc(n + 1, sizeof(*ns));
+	sk = calloc(n + 1, sizeof(*sk));
+	w->w_nodecl = calloc(1, sizeof(*w->w_nodecl));
+	if (ns == NULL || sk == NULL || w->w_nodecl == NULL) {
+		log_warn("%s[%d]: node-cluster channel", pc->pc_name,
+		    req->sr_slot);
+		free(ns);
+		free(sk);
+		free(w->w_nodecl);
+		w->w_nodecl = NULL;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		ns[i].ns_name = req->sr_socks[i]->l_name;
+		ns[i].ns_child_fd = 3 + (int)i;
+		ns[i].ns_fd = req->sr_fds[i];
+		if (sock_describe(req->sr_socks[i], req->sr_fds[i],
+		    &sk[i]) == -1)
+			continue;
+		ns[i].ns_kind = sk[i].sk_unix ? NODECL_UNIX : NODECL_TCP;
+		ns[i].ns_host = sk[i].sk_any ? NULL : sk[i].sk_host;
+		ns[i].ns_port = sk[i].sk_port;
+		ns[i].ns_path = sk[i].sk_path;
+	}
+	nodecl_init(w->w_nodecl);
+	w->w_nsocks = ns;
+	w->w_nsockdesc = sk;
+	w->w_nnsocks = n;
 	return 0;
 }
 
@@ -165,13 +232,123 @@ ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
 void
 ipc_close(struct worker *w)
 {
+	if (w->w_nodecl != NULL) {
+		nodecl_free(w->w_nodecl);
+		free(w->w_nodecl);
+		w->w_nodecl = NULL;
+	}
+	free(w->w_nsocks);
+	free(w->w_nsockdesc);
+	w->w_nsocks = NULL;
+	w->w_nsockdesc = NULL;
+	w->w_nnsocks = 0;
 	if (!ev_is_active(&w->w_ipc_io))
 		return;
 	ev_io_stop(EV_DEFAULT, &w->w_ipc_io);
+	ev_io_stop(EV_DEFAULT, &w->w_ipc_wio);
 	close(w->w_ipc_io.fd);
 	free(w->w_ipc_buf);
 	w->w_ipc_buf = NULL;
 	w->w_ipc_len = 0;
+}
+
+/* The fork failed: the master's end of a channel never started. */
+void
+ipc_close_unstarted(struct worker *w)
+{
+	close(w->w_ipc_io.fd);
+	if (w->w_nodecl != NULL) {
+		nodecl_free(w->w_nodecl);
+		free(w->w_nodecl);
+		w->w_nodecl = NULL;
+	}
+	free(w->w_nsocks);
+	free(w->w_nsockdesc);
+	w->w_nsocks = NULL;
+	w->w_nsockdesc = NULL;
+}
+
+/*
+ * stop_signal = disconnect: Node's graceful stop, the primary's
+ * disconnect message.  -1 if the worker has no cluster channel to hear
+ * it (the caller sends a signal instead).
+ */
+int
+ipc_disconnect(struct worker *w)
+{
+	if (w->w_nodecl == NULL || !ev_is_active(&w->w_ipc_io))
+		return -1;
+	if (nodecl_leaving(w->w_nodecl))
+		return 0;	/* it is on its way out already */
+	if (nodecl_disconnect(w->w_nodecl) == -1)
+		return -1;
+	ipc_flush(w);
+	return 0;
+}
+
+/*
+ * Write what nodecl has queued, as far as the channel takes it; the
+ * descriptor of a handle goes with the line's first byte, made
+ * non-blocking first (Node leaves a received socket as it is, and a
+ * blocking one would park its event loop in accept()).
+ */
+static void
+ipc_flush(struct worker *w)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	const char	*text;
+	size_t		 len;
+	ssize_t		 n;
+	int		 fd, flags;
+
+	while (w->w_nodecl != NULL && ev_is_active(&w->w_ipc_io) &&
+	    nodecl_output(w->w_nodecl, &text, &len, &fd) == 1) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = (void *)text;
+		iov.iov_len = len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (fd != -1) {
+			if ((flags = fcntl(fd, F_GETFL)) != -1 &&
+			    !(flags & O_NONBLOCK))
+				(void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
+		}
+		n = sendmsg(w->w_ipc_io.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			ev_io_start(EV_DEFAULT, &w->w_ipc_wio);
+			return;
+		}
+		if (n == -1) {
+			log_debug("%s[%d] (pid %ld): IPC write: %s",
+			    w->w_conf->pc_name, w->w_index, (long)w->w_pid,
+			    strerror(errno));
+			break;
+		}
+		nodecl_wrote(w->w_nodecl, (size_t)n);
+	}
+	ev_io_stop(EV_DEFAULT, &w->w_ipc_wio);
+}
+
+static void
+ipc_writable(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ipc_flush(io->data);
 }
 
 /*
@@ -290,6 +467,8 @@ ipc_receive(struct worker *w)
 	if (n <= 0) {
 		log_debug("%s[%d] (pid %ld) closed its IPC channel", name,
 		    w->w_index, (long)w->w_pid);
+		if (w->w_nodecl == NULL || !nodecl_leaving(w->w_nodecl))
+			w->w_ipc_lost = 1;
 		return -1;
 	}
 	w->w_ipc_len += (size_t)n;
@@ -328,16 +507,24 @@ ipc_lines(struct worker *w)
 	start = w->w_ipc_buf;
 	left = w->w_ipc_len;
 	while (left > 0 && (nl = memchr(start, '\n', left)) != NULL) {
-		ipc_line(w, start, (size_t)(nl - start));
+		if (w->w_ipc_skip)
+			w->w_ipc_skip = 0;	/* the end of the long one */
+		else
+			ipc_line(w, start, (size_t)(nl - start));
 		if (w->w_ipc_buf == NULL)
 			return;		/* the line closed the channel */
 		left -= (size_t)(nl - start) + 1;
 		start = nl + 1;
 	}
 	if (left == IPC_LINE_MAX) {
-		ipc_bad(w, "a message longer than 64 KiB");
-		ipc_close(w);
-		return;
+		if (!w->w_ipc_skip)
+			ipc_bad(w, "a message longer than 64 KiB");
+		if (!node_channel(w)) {
+			ipc_close(w);
+			return;
+		}
+		w->w_ipc_skip = 1;	/* dropped up to its newline */
+		left = 0;
 	}
 	memmove(w->w_ipc_buf, start, left);
 	w->w_ipc_len = left;
@@ -346,15 +533,28 @@ ipc_lines(struct worker *w)
 static void
 ipc_line(struct worker *w, char *line, size_t len)
 {
+	if (w->w_nodecl != NULL)
+		node_line(w, line, len);
+	else
+		app_line(w, line, len);
+}
+
+/* A message of the program's own (not Node's cluster protocol). */
+static void
+app_line(struct worker *w, const char *line, size_t len)
+{
 	char		status[sizeof(w->w_text)], err[128];
 	enum ipc_kind	kind;
 
+	if ((w->w_conf->pc_compat & COMPAT_EINHORN) &&
+	    einhorn_line(w, line, len))
+		return;
 	kind = ipc_classify(line, len, status, sizeof(status), err,
 	    sizeof(err));
 	switch (kind) {
 	case IPC_MALFORMED:
 		ipc_bad(w, err);
-		if (w->w_ipc_bad >= IPC_BAD_MAX)
+		if (w->w_ipc_bad >= IPC_BAD_MAX && !node_channel(w))
 			ipc_close(w);
 		return;
 	case IPC_IGNORED:
@@ -367,6 +567,87 @@ ipc_line(struct worker *w, char *line, size_t len)
 	default:
 		ipc_report(w, kind, status);
 	}
+}
+
+/*
+ * node-cluster: Node's own messages are nodecl's; the rest is the app's,
+ * read as on any channel.  Whatever nodecl queued goes out.
+ */
+static void
+node_line(struct worker *w, char *line, size_t len)
+{
+	struct nodecl_result	r;
+
+	if (nodecl_input(w->w_nodecl, line, len, w->w_nsocks, w->w_nnsocks,
+	    &r) == NODECL_APP)
+		app_line(w, r.nr_app, r.nr_applen);
+	else
+		node_event(w, &r);
+	ipc_flush(w);
+}
+
+static void
+node_event(struct worker *w, const struct nodecl_result *r)
+{
+	const char	*name = w->w_conf->pc_name;
+	long		 pid = (long)w->w_pid;
+
+	switch (r->nr_event) {
+	case NODECL_SERVED:
+		log_info("%s[%d] (pid %ld): %s", name, w->w_index, pid,
+		    r->nr_text);
+		break;
+	case NODECL_REFUSED:
+	case NODECL_DROPPED:
+	case NODECL_HANDLE_LOST:
+	case NODECL_MALFORMED:
+		log_warnx("%s[%d] (pid %ld): %s", name, w->w_index, pid,
+		    r->nr_text);
+		break;
+	case NODECL_LISTENING:
+		if (r->nr_socket >= 0)
+			w->w_cb(w, WE_MESSAGE, WM_LISTENING, "");
+		break;
+	case NODECL_EXITED:
+		log_info("%s[%d] (pid %ld) leaves by itself "
+		    "(cluster.worker.disconnect)", name, w->w_index, pid);
+		w->w_cb(w, WE_MESSAGE, WM_SUICIDE, "");
+		break;
+	default:
+		log_debug("%s[%d] (pid %ld): cluster: %s%s%s", name,
+		    w->w_index, pid, nodecl_event_name(r->nr_event),
+		    r->nr_text[0] != '\0' ? ": " : "", r->nr_text);
+		break;
+	}
+}
+
+/*
+ * compat = einhorn: einhorn's worker:ack (in JSON, or the Ruby client's
+ * escaped YAML) says the worker is up.  1 if the line was einhorn's.
+ */
+static int
+einhorn_line(struct worker *w, const char *line, size_t len)
+{
+	long long	pid;
+
+	switch (compat_einhorn_classify(line, len, &pid)) {
+	case COMPAT_CMD_ACK:
+		w->w_cb(w, WE_MESSAGE, WM_READY, "");
+		return 1;
+	case COMPAT_CMD_PING:
+	case COMPAT_CMD_OTHER:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A node or node-cluster channel: never closed for bad input. */
+static int
+node_channel(const struct worker *w)
+{
+	return w->w_conf->pc_ipc == IPC_NODE ||
+	    w->w_conf->pc_ipc == IPC_NODE_CLUSTER;
 }
 
 /* Tell the worker's owner what the line asked for. */

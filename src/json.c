@@ -57,6 +57,7 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 	struct jp	jp = { (const unsigned char *)text,
 			    (const unsigned char *)text + len, 0, NULL, 0 };
 	int		rc;
+	struct json_val	sv;
 
 	memset(m, 0, sizeof(*m));
 	m->jm_type = JSON_OTHER;
@@ -66,14 +67,20 @@ json_parse_msg(const char *text, size_t len, struct json_msg *m, char *err,
 		rc = jp_object(&jp, m);
 	} else if (jp.p < jp.end && *jp.p == '"') {
 		m->jm_type = JSON_STRING;
+		sv.jv_text = (const char *)jp.p;
 		rc = jp_string(&jp, m->jm_string, sizeof(m->jm_string));
+		sv.jv_len = (size_t)((const char *)jp.p - sv.jv_text);
+		if (rc == 0 && jv_has_nul(&sv))
+			m->jm_string[0] = '\0';	/* no text holds U+0000 */
 	} else {
 		rc = jp_value(&jp, NULL, 0, NULL);
 	}
-	jp_ws(&jp);
-	if (rc == 0 && jp.p != jp.end) {
-		jp.err = "trailing characters after the JSON value";
-		rc = -1;
+	if (rc == 0) {
+		jp_ws(&jp);
+		if (jp.p != jp.end) {
+			jp.err = "trailing characters after the JSON value";
+			rc = -1;
+		}
 	}
 	if (rc == -1)
 		snprintf(err, errlen, "%s at byte %zu",
@@ -216,9 +223,10 @@ jp_value(struct jp *jp, char *buf, size_t buflen, int *is_string)
 static int
 jp_object(struct jp *jp, struct json_msg *m)
 {
-	char	 key[16], *dst;
-	size_t	 dstlen;
-	int	 is_string;
+	char		 key[16], *dst;
+	size_t		 dstlen;
+	int		 is_string;
+	struct json_val	 sv;
 
 	if (++jp->depth > JSON_MAX_DEPTH) {
 		jp->err = "nested too deeply";
@@ -257,12 +265,16 @@ jp_object(struct jp *jp, struct json_msg *m)
 			dst = m->jm_status;
 			dstlen = sizeof(m->jm_status);
 		}
+		jp_ws(jp);
+		sv.jv_text = (const char *)jp->p;
 		if (jp_value(jp, dst, dstlen, &is_string) == -1)
 			return -1;
-		if (dst != NULL && !is_string)
-			dst[0] = '\0';	/* only strings count */
-		if (dst != NULL && is_string && dst == m->jm_status)
-			m->jm_has_status = 1;
+		sv.jv_len = (size_t)((const char *)jp->p - sv.jv_text);
+		/* only whole strings count, and the last member named so */
+		if (dst != NULL && (!is_string || jv_has_nul(&sv)))
+			dst[0] = '\0';
+		if (dst != NULL && dst == m->jm_status)
+			m->jm_has_status = is_string && !jv_has_nul(&sv);
 		jp_ws(jp);
 		if (jp->p < jp->end && *jp->p == ',') {
 			jp->p++;
@@ -433,7 +445,9 @@ jp_hex4(struct jp *jp, unsigned *out)
 
 /*
  * Append code point cp as UTF-8, whole or not at all; returns its length,
- * whether it was stored or not.
+ * whether it was stored or not.  The first one that does not fit ends
+ * the text there and fills the buffer, so that no shorter one after it
+ * is taken: a cut text is always a prefix.
  */
 static size_t
 jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
@@ -453,8 +467,13 @@ jp_put(char *buf, size_t *n, size_t buflen, unsigned cp)
 		u[2] = 0x80 | ((cp >> 6) & 0x3f); u[3] = 0x80 | (cp & 0x3f);
 		k = 4;
 	}
-	if (buf == NULL || *n + k >= buflen)
+	if (buf == NULL || buflen == 0)
 		return k;
+	if (*n + k >= buflen) {
+		buf[*n] = '\0';
+		*n = buflen - 1;
+		return k;
+	}
 	for (i = 0; i < k; i++)
 		buf[(*n)++] = (char)u[i];
 	return k;

@@ -2,11 +2,23 @@
  * Logging to stderr.  Under systemd, when JOURNAL_STREAM names the device
  * and inode of our stderr, the journal adds its own timestamp: each line
  * then carries only a <N> syslog priority prefix.
+ *
+ * The daemon never blocks on its own log: once log_init() has run, lines
+ * go out without waiting (a pipe or terminal through a non-blocking
+ * descriptor of our own, a socket with MSG_DONTWAIT), what cannot be
+ * written at once waits in a bounded buffer, and when that is full new
+ * lines are dropped and counted.  The count is logged as soon as the
+ * reader has caught up.  fd 2 itself is left as it was: its open file
+ * description is shared with every worker that inherits it, and making
+ * it non-blocking would make their writes fail with EAGAIN.
  */
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +27,23 @@
 
 #include "log.h"
 
-static int	log_level = LOG_LVL_DEFAULT;
-static int	log_journal;
+#define LOG_PENDING_MAX	65536	/* bytes waiting for a slow reader */
+
+enum log_out {
+	LOG_OUT_BLOCKING,	/* write(2) to fd 2: before log_init, files */
+	LOG_OUT_FD,		/* write(2) to our own non-blocking fd */
+	LOG_OUT_SEND,		/* send(2) to fd 2 with MSG_DONTWAIT */
+	LOG_OUT_POLL		/* write(2) to fd 2 when poll(2) allows it */
+};
+
+static int		log_level = LOG_LVL_DEFAULT;
+static int		log_journal;
+static enum log_out	log_out = LOG_OUT_BLOCKING;
+static int		log_fd = STDERR_FILENO;
+static char		log_pending[LOG_PENDING_MAX];
+static size_t		log_pending_off;	/* what waits: from here */
+static size_t		log_pending_len;	/* this many bytes */
+static unsigned long long log_dropped;
 
 static const struct {
 	const char	*name;
@@ -30,6 +57,10 @@ static const struct {
 };
 
 static int	stderr_is_journal(void);
+static void	log_output_open(void);
+static ssize_t	log_write(const char *, size_t);
+static void	log_emit(const char *, size_t);
+static size_t	log_format(char *, size_t, int, const char *);
 static void	vlog(int, int, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 
@@ -38,6 +69,7 @@ log_init(int level)
 {
 	log_setlevel(level);	/* -q past error still shows errors */
 	log_journal = stderr_is_journal();
+	log_output_open();
 }
 
 void
@@ -92,33 +124,198 @@ stderr_is_journal(void)
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+/*
+ * How lines will leave: a pipe, FIFO or terminal through a descriptor of
+ * our own on the same file (opening /proc/self/fd/2 gives a new open file
+ * description), non-blocking and close-on-exec; a socket (the journal)
+ * with MSG_DONTWAIT; a regular file as it is.  Where none of that works,
+ * poll(2) says whether a line fits first.
+ */
+static void
+log_output_open(void)
+{
+	struct stat	st;
+	int		fd;
+
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+	log_out = LOG_OUT_BLOCKING;
+	if (fstat(STDERR_FILENO, &st) == -1 || S_ISREG(st.st_mode))
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		log_out = LOG_OUT_SEND;
+		return;
+	}
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1) {
+		log_out = LOG_OUT_POLL;
+		return;
+	}
+	/* never one of 0, 1, 2, which spawn.c hands to the workers */
+	if (fd <= STDERR_FILENO) {
+		int	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+
+		close(fd);
+		if ((fd = high) == -1) {
+			log_out = LOG_OUT_POLL;
+			return;
+		}
+	}
+	log_fd = fd;
+	log_out = LOG_OUT_FD;
+}
+
+/* Bytes written, or -1 (EAGAIN and the like: try again later). */
+static ssize_t
+log_write(const char *buf, size_t len)
+{
+	struct pollfd	pfd = { STDERR_FILENO, POLLOUT, 0 };
+	ssize_t		n;
+
+	switch (log_out) {
+	case LOG_OUT_SEND:
+		n = send(log_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno == ENOTSOCK) {
+			log_out = LOG_OUT_POLL;
+			return log_write(buf, len);
+		}
+		return n;
+	case LOG_OUT_POLL:
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+			return -1;
+		/* FALLTHROUGH */
+	case LOG_OUT_FD:
+	case LOG_OUT_BLOCKING:
+		do {
+			n = write(log_fd, buf, len);
+		} while (n == -1 && errno == EINTR);
+		return n;
+	}
+	return -1;
+}
+
+/*
+ * Write out what waits, a line at a time (a line of up to PIPE_BUF bytes
+ * goes into a pipe whole, never mixed with a worker's), as far as the
+ * reader takes it.  Returns 0 when nothing waits any more.
+ */
+int
+log_flush(void)
+{
+	const char	*p, *eol;
+	size_t		 len;
+	ssize_t		 n;
+
+	while (log_pending_len > 0) {
+		p = log_pending + log_pending_off;
+		eol = memchr(p, '\n', log_pending_len);
+		len = eol != NULL ? (size_t)(eol - p) + 1 : log_pending_len;
+		if ((n = log_write(p, len)) <= 0)
+			return -1;
+		log_pending_off += (size_t)n;
+		log_pending_len -= (size_t)n;
+	}
+	log_pending_off = 0;
+	return 0;
+}
+
+/* Keep len bytes for later, if they fit; 0, or -1 if they do not. */
+static int
+log_keep(const char *buf, size_t len)
+{
+	if (LOG_PENDING_MAX - log_pending_len < len)
+		return -1;
+	if (LOG_PENDING_MAX - log_pending_off - log_pending_len < len) {
+		memmove(log_pending, log_pending + log_pending_off,
+		    log_pending_len);
+		log_pending_off = 0;
+	}
+	memcpy(log_pending + log_pending_off + log_pending_len, buf, len);
+	log_pending_len += len;
+	return 0;
+}
+
+/* Messages dropped since the last count was logged. */
+unsigned long long
+log_dropped_count(void)
+{
+	return log_dropped;
+}
+
+/*
+ * Write a line, or keep what the reader did not take; drop it if it
+ * cannot wait.  Once everything waiting is out, say how many were
+ * dropped, before the line itself.
+ */
+static void
+log_emit(const char *line, size_t len)
+{
+	char		note[160], buf[256];
+	size_t		notelen;
+	ssize_t		n = 0;
+
+	if (log_flush() == 0 && log_dropped > 0) {
+		snprintf(note, sizeof(note), "%llu log message%s dropped: "
+		    "stderr was not being read", log_dropped,
+		    log_dropped == 1 ? "" : "s");
+		notelen = log_format(buf, sizeof(buf), LOG_LVL_WARNING, note);
+		log_dropped = 0;
+		log_keep(buf, notelen);
+		log_flush();
+	}
+	if (log_pending_len == 0 && (n = log_write(line, len)) < 0)
+		n = 0;
+	if ((size_t)n < len && log_keep(line + n, len - (size_t)n) == -1)
+		log_dropped++;
+}
+
+/* One whole line, its newline included, into buf; its length. */
+static size_t
+log_format(char *buf, size_t size, int level, const char *msg)
+{
+	char		 stamp[32];
+	struct timespec	 ts;
+	struct tm	 tm;
+	int		 n;
+
+	if (log_journal) {
+		n = snprintf(buf, size, "<%d>%s\n", levels[level].syslog_prio,
+		    msg);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		n = snprintf(buf, size, "%s.%03ld clusterd[%s] %s\n", stamp,
+		    ts.tv_nsec / 1000000, levels[level].name, msg);
+	}
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= size) {	/* a cut line still ends the line */
+		buf[size - 2] = '\n';
+		return size - 1;
+	}
+	return (size_t)n;
+}
+
 static void
 vlog(int level, int with_errno, const char *fmt, va_list ap)
 {
-	char		 msg[2048], stamp[32];
-	struct timespec	 ts;
-	struct tm	 tm;
+	char		 msg[2048], line[2200];
+	size_t		 len;
 	int		 saved_errno = errno;
 
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
-		size_t len = strlen(msg);
-
+		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 		    strerror(saved_errno));
 	}
-	if (log_journal) {
-		fprintf(stderr, "<%d>%s\n", levels[level].syslog_prio, msg);
-	} else {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld clusterd[%s] %s\n", stamp,
-		    ts.tv_nsec / 1000000, levels[level].name, msg);
-	}
-	fflush(stderr);
+	len = log_format(line, sizeof(line), level, msg);
+	log_emit(line, len);
 	errno = saved_errno;
 }
 
@@ -149,6 +346,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LVL_ERROR, 1, fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }
 
@@ -160,5 +358,6 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LVL_ERROR, 0, fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }

@@ -1,6 +1,9 @@
 /*
  * clusterd logging: one line per message on stderr, with a timestamp and
- * level, or with a <N> priority prefix when stderr is the journal.
+ * level, or with a <N> priority prefix when stderr is the journal.  After
+ * log_init() a slow or absent reader never blocks the caller: lines wait
+ * in a bounded buffer (log_flush() retries it), then are dropped and
+ * counted.
  */
 
 #ifndef LOG_H
@@ -19,6 +22,8 @@ enum log_level {
 #define LOG_LVL_DEFAULT	LOG_LVL_INFO
 
 void	log_init(int);
+int	log_flush(void);
+unsigned long long log_dropped_count(void);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_parse(const char *);

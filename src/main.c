@@ -50,7 +50,7 @@ main(int argc, char *argv[])
 		r = st.st_nrecs > 0 ? &st.st_recs[0] : NULL;
 		if (r != NULL && state_num(r, "control", &fd) == 0 && fd >= 0)
 			(void)ctl_adopt((int)fd, state_get(r, "controlpath"));
-		if (ctl_init(config->cf_control) == -1 ||
+		if (ctl_init(config) == -1 ||
 		    master_adopt(config, o.o_verbosity, &mh, &st) == -1)
 			fatalx("upgrade: cannot take over; the workers are "
 			    "on their own");
@@ -59,7 +59,7 @@ main(int argc, char *argv[])
 		    CLUSTERD_VERSION, (long)getpid(), o.o_config);
 	} else {
 		/* the control socket first: a second clusterd stops here */
-		if (ctl_init(config->cf_control) == -1) {
+		if (ctl_init(config) == -1) {
 			config_free(config);
 			return 1;
 		}

@@ -907,11 +907,19 @@ watch_signals(void)
 static void
 on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
+	struct program	*p;
+
 	(void)loop;
 	(void)revents;
-	if (!worker_reaped(w->rpid, w->rstatus) &&
-	    !upgrade_reaped(w->rpid, w->rstatus))
-		log_debug("reaped process %ld (not a worker)", (long)w->rpid);
+
+	if (worker_reaped(w->rpid, w->rstatus) ||
+	    upgrade_reaped(w->rpid, w->rstatus)) {
+		dirty = 1;
+		return;
+	}
+	log_debug("reaped process %ld (not a worker)", (long)w->rpid);
+	for (p = programs; p != NULL; p = p->p_next)
+		program_orphan_reaped(p);
 	dirty = 1;
 }
 

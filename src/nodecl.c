@@ -87,7 +87,7 @@ static int	query_match(const struct query *, const struct nodecl_sock *,
 static void	query_describe(const struct query *, char *, size_t);
 static void	socks_describe(const struct nodecl_sock *, size_t, char *,
 		    size_t);
-static void	sock_describe(const struct nodecl_sock *, char *, size_t);
+static void	nsock_describe(const struct nodecl_sock *, char *, size_t);
 static int	get_seq(const struct json_val *, long long *);
 static long long get_int(const struct json_val *, const char *, long long);
 static int	is_internal(const struct json_val *, char *, size_t);
@@ -374,7 +374,7 @@ serve(struct nodecl *nc, const struct query *q,
 	res->nr_data = q->q_data;
 	res->nr_datalen = q->q_datalen;
 	query_describe(q, what, sizeof(what));
-	sock_describe(s, sock, sizeof(sock));
+	nsock_describe(s, sock, sizeof(sock));
 	snprintf(res->nr_text, sizeof(res->nr_text), "%s gets socket %s",
 	    what, sock);
 	text_clean(res->nr_text);
@@ -746,7 +746,7 @@ socks_describe(const struct nodecl_sock *socks, size_t n, char *buf,
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
-		sock_describe(&socks[i], one, sizeof(one));
+		nsock_describe(&socks[i], one, sizeof(one));
 		used = strlen(buf);
 		if (used + 1 < len)
 			snprintf(buf + used, len - used, "%s%s",
@@ -755,7 +755,7 @@ socks_describe(const struct nodecl_sock *socks, size_t n, char *buf,
 }
 
 static void
-sock_describe(const struct nodecl_sock *s, char *buf, size_t len)
+nsock_describe(const struct nodecl_sock *s, char *buf, size_t len)
 {
 	const char	*name = s->ns_name != NULL ? s->ns_name : "?";
 

@@ -222,9 +222,9 @@ parse_duration(const char *s, double *out, char *err, size_t errlen)
 		mult = 3600;
 	else
 		goto bad;
-	errno = 0;
+	/* an underflow (ERANGE too) is about zero: only size matters */
 	v = strtod(s, NULL) * mult;
-	if (errno == ERANGE || !isfinite(v) || v > DURATION_MAX) {
+	if (!isfinite(v) || v > DURATION_MAX) {
 		snprintf(err, errlen, "duration too long: \"%s\"; the limit "
 		    "is %.0fs", s, DURATION_MAX);
 		return -1;

@@ -250,10 +250,11 @@ program_start(struct program *p)
 	if (p->p_state == PROGRAM_STOPPED)
 		p->p_state = PROGRAM_RUNNING;
 	for (i = 0; i < p->p_nslots; i++) {
-		if (p->p_slots[i]->sl_cur == NULL &&
-		    p->p_slots[i]->sl_idle == ST_STOPPED)
-			n++;
+		if (p->p_slots[i]->sl_cur != NULL ||
+		    p->p_slots[i]->sl_idle != ST_STOPPED)
+			continue;
 		slot_post(p->p_slots[i], SE_START);
+		n += p->p_slots[i]->sl_cur != NULL;	/* else it backs off */
 	}
 	if (n > 0)
 		log_info("%s: started %d worker%s", p->p_name, n,
@@ -398,6 +399,13 @@ program_check_memory(struct program *p)
 		    rss / 1048576.0, pc->pc_max_memory / 1048576.0);
 		slot_post(sl, SE_REPLACE);
 	}
+}
+
+/* A process clusterd adopted was reaped: lingering groups may be done. */
+void
+program_orphan_reaped(struct program *p)
+{
+	post_all(p, SE_ORPHAN);
 }
 
 /* Does any worker, current or not, still belong to this program? */
@@ -701,8 +709,12 @@ roll_end(struct program *p, enum roll_end how, const char *why)
 	if (rr != NULL) {
 		rr->rr_done = 1;
 		rr->rr_ok = how == ROLL_END_OK;
-		snprintf(rr->rr_why, sizeof(rr->rr_why), "%s",
-		    why != NULL ? why : "");
+		if (how == ROLL_END_OK)
+			rr->rr_why[0] = '\0';
+		else
+			snprintf(rr->rr_why, sizeof(rr->rr_why), "%s: rolling "
+			    "restart %s: %s", p->p_name, how == ROLL_END_FAILED ?
+			    "stopped" : "cancelled", why);
 	}
 }
 

@@ -28,17 +28,18 @@
  *	RETIRED    -      -      killl  -       -      -       -
  *	LINGERING  -      -      killg  -       -      -       -
  *
- *                 READY  UP     HEARTB SUICIDE EXITED TIMER
- *	STOPPED    -      -      -      -       -      -
- *	BACKOFF    -      -      -      -       -      start
- *	STARTING   ready  upauto -      suicide exited rtimeout
- *	READY      -      stable beat   suicide exited watchdog
- *	KILLED     -      -      -      -       exited -
- *	STOPPING   -      -      -      -       left   stimeout
- *	RETIRED    -      -      -      -       left   stimeout
- *	LINGERING  -      -      -      -       -      ltimeout
+ *                 READY  UP     HEARTB SUICIDE EXITED TIMER    ORPHAN
+ *	STOPPED    -      -      -      -       -      -        -
+ *	BACKOFF    -      -      -      -       -      start    -
+ *	STARTING   ready  upauto -      suicide exited rtimeout -
+ *	READY      -      stable beat   suicide exited watchdog -
+ *	KILLED     -      -      -      -       exited -        -
+ *	STOPPING   -      -      -      -       left   stimeout -
+ *	RETIRED    -      -      -      -       left   stimeout -
+ *	LINGERING  -      -      -      -       -      ltimeout lcheck
  *
- * Events addressed to a slot (START, STOP, KILL, REPLACE, REMOVE) go to
+ * Events addressed to a slot (START, STOP, KILL, REPLACE, REMOVE,
+ * ORPHAN) go to
  * each of its workers, leaving ones first, then the next one, then the
  * current one, and to the slot itself if it had no current worker.  The
  * others concern one worker: from worker.c (SPAWNED, EXEC_FAILED, READY,
@@ -55,6 +56,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -68,6 +70,7 @@ static void	a_kill(struct slot *, struct worker *);
 static void	a_kill_leaving(struct slot *, struct worker *);
 static void	a_kill_group(struct slot *, struct worker *);
 static void	a_linger_timeout(struct slot *, struct worker *);
+static void	a_linger_check(struct slot *, struct worker *);
 static void	a_replace(struct slot *, struct worker *);
 static void	a_execed(struct slot *, struct worker *);
 static void	a_exec_failed(struct slot *, struct worker *);
@@ -136,6 +139,7 @@ static const action_fn actions[ST_NSTATES][SE_NEVENTS] = {
 	[ST_LINGERING] = {
 		[SE_KILL] = a_kill_group,
 		[SE_TIMER] = a_linger_timeout,
+		[SE_ORPHAN] = a_linger_check,
 	},
 };
 
@@ -189,6 +193,9 @@ static void	restart_after_exit(struct slot *, struct worker *,
 static void	failed_replacement(struct slot *, struct worker *,
 		    const char *);
 static int	slot_fds(const struct slot *, int *);
+static int	slot_fd_of(const struct slot *, const struct listener *);
+static int	einhorn_index(const struct program *);
+static void	einhorn_used(const struct slot *, int **, size_t *);
 static void	record(const struct slot *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	is_cur(const struct slot *, const struct worker *);
@@ -496,13 +503,16 @@ slot_sync_sockets(struct slot *sl)
 
 	for (b = 0; b < 2; b++)
 		if (bs[b]->b_conf != NULL)
-			n += bs[b]->b_conf->pc_nsockets;
+			n += bs[b]->b_conf->pc_nsockets + 1;
 	if (n > 0 && (ss = calloc(n, sizeof(*ss))) == NULL)
 		return -1;
 	for (n = 0, b = 0; b < 2; b++) {
 		for (i = 0; bs[b]->b_conf != NULL &&
-		    i < bs[b]->b_conf->pc_nsockets; i++) {
-			l = bs[b]->b_socks[i];
+		    i <= bs[b]->b_conf->pc_nsockets; i++) {
+			/* its sockets, and node_handle's */
+			if ((l = i < bs[b]->b_conf->pc_nsockets ?
+			    bs[b]->b_socks[i] : bs[b]->b_node) == NULL)
+				continue;
 			for (j = 0; j < n && ss[j].ss_listener != l; j++)
 				;
 			if (!l->l_reuseport || j < n)
@@ -534,7 +544,8 @@ slot_sync_sockets(struct slot *sl)
 
 /*
  * What worker.c reports: turned into the table's events.  A "ready"
- * message counts only with ready = message.
+ * message counts only with ready = message, a server listening only
+ * with ready = listening, READY=1 only with ready = notify.
  */
 static void
 worker_news(struct worker *w, enum worker_event ev, int arg,
@@ -557,6 +568,14 @@ worker_news(struct worker *w, enum worker_event ev, int arg,
 		switch ((enum worker_msg)arg) {
 		case WM_READY:
 			if (w->w_conf->pc_ready == READY_MESSAGE)
+				dispatch(sl, w, SE_READY);
+			break;
+		case WM_LISTENING:
+			if (w->w_conf->pc_ready == READY_LISTENING)
+				dispatch(sl, w, SE_READY);
+			break;
+		case WM_NOTIFY_READY:
+			if (w->w_conf->pc_ready == READY_NOTIFY)
 				dispatch(sl, w, SE_READY);
 			break;
 		case WM_HEARTBEAT:
@@ -657,6 +676,16 @@ static void
 a_kill_group(struct slot *sl, struct worker *w)
 {
 	worker_signal_group(w, SIGKILL);
+	unlink_leaving(sl, w);
+	worker_free(w);
+}
+
+/* LINGERING + ORPHAN: the last of its group may just have been reaped. */
+static void
+a_linger_check(struct slot *sl, struct worker *w)
+{
+	if (worker_group_alive(w))
+		return;
 	unlink_leaving(sl, w);
 	worker_free(w);
 }
@@ -924,12 +953,18 @@ spawn(struct slot *sl)
 		    pc->pc_name, sl->sl_index);
 		return NULL;
 	}
+	memset(&req, 0, sizeof(req));
 	req.sr_conf = pc;
 	req.sr_slot = sl->sl_index;
+	req.sr_socks = b->b_socks;
 	req.sr_fds = fds;
-	req.sr_node_fd = b->b_node != NULL ? b->b_node->l_fd : -1;
+	req.sr_node_fd = slot_fd_of(sl, b->b_node);
+	req.sr_generation = sl->sl_prog->p_epoch;
+	req.sr_einhorn_index = (pc->pc_compat & COMPAT_EINHORN) ?
+	    einhorn_index(sl->sl_prog) : 0;
 	if ((w = worker_spawn(&req, worker_news, sl)) == NULL)
 		return NULL;
+	w->w_einhorn = req.sr_einhorn_index;
 	record(sl, "pid %ld started", W_PID(w));
 	w->w_state = ST_STARTING;
 	w->w_epoch = sl->sl_prog->p_epoch;
@@ -1025,7 +1060,10 @@ begin_stop(struct slot *sl, struct worker *w, int sig)
 		worker_signal_group(w, SIGKILL);
 		return;
 	}
-	if (sig != 0)
+	if (sig != 0 && sig == w->w_conf->pc_stop_signal &&
+	    w->w_conf->pc_stop_disconnect)
+		worker_disconnect(w);	/* Node's graceful stop */
+	else if (sig != 0)
 		worker_signal_group(w, sig);
 	timer_start(&w->w_timer, after);
 }
@@ -1054,6 +1092,17 @@ linger_or_free(struct slot *sl, struct worker *w, int signal_now)
 		worker_signal_group(w, SIGKILL);
 		worker_free(w);
 		return;
+	}
+	if (w->w_cause != KILL_NONE) {
+		/*
+		 * Its group had SIGKILL already: what is left is dying,
+		 * or the zombies of it are not reaped yet.  Once they are
+		 * (ORPHAN), the record goes; the timer is the fallback.
+		 */
+		worker_signal_group(w, SIGKILL);
+		signal_now = 0;
+		if (!timer_armed(&w->w_timer))
+			timer_start(&w->w_timer, pc->pc_stop_timeout);
 	}
 	if (signal_now) {
 		format_duration(pc->pc_stop_timeout, d, sizeof(d));
@@ -1104,6 +1153,10 @@ restart_after_exit(struct slot *sl, struct worker *w,
 
 	failed = w->w_state == ST_KILLED || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0;
+	/* a Node worker exits 0 when it has lost its channel */
+	if (w->w_ipc_lost && (pc->pc_ipc == IPC_NODE ||
+	    pc->pc_ipc == IPC_NODE_CLUSTER))
+		failed = 1;
 	/* ready, or killed by the watchdog, which only watches ready ones */
 	uptime = w->w_state == ST_READY || (w->w_state == ST_KILLED &&
 	    w->w_cause == KILL_WATCHDOG) ? en->en_uptime : 0;
@@ -1164,22 +1217,72 @@ static int
 slot_fds(const struct slot *sl, int *fds)
 {
 	const struct binding	*b = &sl->sl_prog->p_cur;
-	struct listener		*l;
-	size_t			 i, j;
+	size_t			 i;
 
-	for (i = 0; i < b->b_conf->pc_nsockets; i++) {
-		l = b->b_socks[i];
-		fds[i] = l->l_fd;
-		if (!l->l_reuseport)
-			continue;
-		for (j = 0; j < sl->sl_nsocks; j++)
-			if (sl->sl_socks[j].ss_listener == l)
-				break;
-		if (j == sl->sl_nsocks || sl->sl_socks[j].ss_fd == -1)
+	for (i = 0; i < b->b_conf->pc_nsockets; i++)
+		if ((fds[i] = slot_fd_of(sl, b->b_socks[i])) == -1)
 			return -1;
-		fds[i] = sl->sl_socks[j].ss_fd;
-	}
 	return 0;
+}
+
+/* The descriptor of l for this slot (-1 for none, or none bound). */
+static int
+slot_fd_of(const struct slot *sl, const struct listener *l)
+{
+	size_t	j;
+
+	if (l == NULL || !l->l_reuseport)
+		return l != NULL ? l->l_fd : -1;
+	for (j = 0; j < sl->sl_nsocks; j++)
+		if (sl->sl_socks[j].ss_listener == l)
+			return sl->sl_socks[j].ss_fd;
+	return -1;
+}
+
+/*
+ * einhorn numbers its workers with the smallest index no live worker of
+ * the program has (EINHORN_CHILD_INDEX), so that an old and a new worker
+ * of one slot differ during a rolling restart.
+ */
+static int
+einhorn_index(const struct program *p)
+{
+	const struct slot	*sl;
+	int			*used = NULL, index;
+	size_t			 n = 0;
+	int			 i;
+
+	for (i = 0; i < p->p_nslots; i++)
+		einhorn_used(p->p_slots[i], &used, &n);
+	for (sl = p->p_draining; sl != NULL; sl = sl->sl_link)
+		einhorn_used(sl, &used, &n);
+	index = compat_einhorn_index(used, n);
+	free(used);
+	return index;
+}
+
+/* Add the einhorn indexes of a slot's workers to *used. */
+static void
+einhorn_used(const struct slot *sl, int **used, size_t *n)
+{
+	const struct worker	*ws[2] = { sl->sl_cur, sl->sl_next }, *w;
+	int			*grown;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		if (ws[i] == NULL || (grown = reallocarray(*used, *n + 1,
+		    sizeof(**used))) == NULL)
+			continue;
+		*used = grown;
+		(*used)[(*n)++] = ws[i]->w_einhorn;
+	}
+	for (w = sl->sl_leaving; w != NULL; w = w->w_sibling) {
+		if ((grown = reallocarray(*used, *n + 1,
+		    sizeof(**used))) == NULL)
+			continue;
+		*used = grown;
+		(*used)[(*n)++] = w->w_einhorn;
+	}
 }
 
 static void

@@ -91,6 +91,58 @@ sock_open(const struct sock_conf *sc, char *err, size_t errlen)
 }
 
 /*
+ * What l (open at fd in the master: the shared socket or a slot's) is:
+ * its configured address, or, for a socket systemd passed, what the
+ * socket itself says.  -1 if that cannot be told.
+ */
+int
+sock_describe(const struct listener *l, int fd, struct sock_desc *sk)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 len = sizeof(ss);
+
+	memset(sk, 0, sizeof(*sk));
+	switch (l->l_addr.la_kind) {
+	case ADDR_TCP:
+		sk->sk_any = l->l_addr.la_any;
+		snprintf(sk->sk_host, sizeof(sk->sk_host), "%s",
+		    strcmp(l->l_addr.la_host, "localhost") == 0 ?
+		    "127.0.0.1" : l->l_addr.la_host);
+		sk->sk_port = l->l_addr.la_port;
+		return 0;
+	case ADDR_UNIX:
+		sk->sk_unix = 1;
+		snprintf(sk->sk_path, sizeof(sk->sk_path), "%s",
+		    l->l_addr.la_path);
+		return 0;
+	default:
+		break;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX) {
+		sk->sk_unix = 1;
+		memcpy(sk->sk_path, sun->sun_path, sizeof(sk->sk_path) - 1);
+	} else if (ss.ss_family == AF_INET) {
+		sk->sk_port = ntohs(sin->sin_port);
+		sk->sk_any = sin->sin_addr.s_addr == htonl(INADDR_ANY);
+		inet_ntop(AF_INET, &sin->sin_addr, sk->sk_host,
+		    sizeof(sk->sk_host));
+	} else if (ss.ss_family == AF_INET6) {
+		sk->sk_port = ntohs(sin6->sin6_port);
+		sk->sk_any = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, sk->sk_host,
+		    sizeof(sk->sk_host));
+	} else
+		return -1;
+	return 0;
+}
+
+/*
  * An upgrade: is fd the socket la names, as the old image left it?  A
  * stream socket, listening (unless it only holds a reuseport port), on
  * that port or unix path.  0, or -1 with the reason in err.

@@ -66,7 +66,8 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 {
 	const struct prog_conf	*pc = req->sr_conf;
 	struct spawn_ctx	 ctx;
-	int			 pipefd[2], slot = req->sr_slot;
+	sigset_t		 all, old;
+	int			 pipefd[2], slot = req->sr_slot, saved;
 	size_t			 i;
 	pid_t			 pid;
 
@@ -82,7 +83,7 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	ctx.sp_nfds = 3 + (int)pc->pc_nsockets;
 	if (ipc_fd != -1)
 		ctx.sp_fds[ctx.sp_nfds++] = ipc_fd;
-	ctx.sp_envp = env_build(pc, slot, ctx.sp_master,
+	ctx.sp_envp = env_build(req, ctx.sp_master,
 	    ipc_fd != -1 ? ctx.sp_nfds - 1 : -1, environ);
 	if (ctx.sp_envp == NULL) {
 		log_warnx("%s[%d]: cannot build environment: %s",
@@ -95,7 +96,18 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 		return -1;
 	}
 	ctx.sp_status = pipefd[1];
+	/*
+	 * Every signal is blocked across the fork: one that reaches the
+	 * child before it has reset its dispositions (a stop sent at once)
+	 * waits until they are the defaults, instead of running clusterd's
+	 * own handler in the child and being lost.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
+		saved = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = saved;
 		log_warn("%s[%d]: fork", pc->pc_name, slot);
 		close(pipefd[0]);
 		close(pipefd[1]);
@@ -104,6 +116,7 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	}
 	if (pid == 0)
 		child_run(&ctx);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	/*
 	 * Also from this side, so that a stop sent before the child got to
 	 * its own setpgid still reaches the whole group.

@@ -114,8 +114,9 @@ upgrade_reset(void)
 void
 upgrade_check_start(const char *config_path)
 {
-	int	pipefd[2], null;
-	pid_t	pid;
+	sigset_t	all, old;
+	int		pipefd[2], null;
+	pid_t		pid;
 
 	check_len = 0;
 	phase = UPGRADE_CHECKING;
@@ -131,17 +132,21 @@ upgrade_check_start(const char *config_path)
 		fail("pipe: %s", strerror(errno));
 		return;
 	}
+	/*
+	 * Signals stay blocked in the child until its exec (which resets
+	 * clusterd's handlers): none may run them in the child.  The check
+	 * runs with them blocked; it needs none, and SIGKILL ends it.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
 		fail("fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return;
 	}
 	if (pid == 0) {
-		sigset_t	set;
-
-		sigemptyset(&set);
-		sigprocmask(SIG_SETMASK, &set, NULL);
 		if ((null = open("/dev/null", O_RDONLY)) != -1)
 			dup2(null, 0);
 		dup2(pipefd[1], 1);
@@ -152,6 +157,7 @@ upgrade_check_start(const char *config_path)
 		    strerror(errno));
 		_exit(127);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pipefd[1]);
 	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == -1)
 		log_warn("upgrade: fcntl O_NONBLOCK");

@@ -10,16 +10,20 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "wnotify.h"
 
 static struct worker	*workers;	/* every worker not yet freed */
 
 static int	worker_fork(struct worker *, const struct spawn_req *);
+static int	worker_notify_open(struct worker *, struct spawn_req *);
+static void	worker_notify_news(void *, const struct wnotify_msg *);
 static void	worker_exec_status(struct ev_loop *, ev_io *, int);
 static void	worker_read_status(struct worker *);
 
@@ -54,25 +58,37 @@ worker_spawn(const struct spawn_req *req, worker_cb cb, struct slot *sl)
 	return w;
 }
 
-/* Fork with the IPC channel (if any) and watch the exec-status pipe. */
+/*
+ * Fork with the IPC channel and the notify socket (if any), and watch
+ * the exec-status pipe.
+ */
 static int
-worker_fork(struct worker *w, const struct spawn_req *req)
+worker_fork(struct worker *w, const struct spawn_req *sreq)
 {
-	int	child_ipc = -1, status_fd;
+	struct spawn_req	req = *sreq;
+	int			child_ipc = -1, status_fd;
 
-	if (req->sr_conf->pc_ipc != IPC_NONE &&
-	    ipc_open(w, &child_ipc) == -1)
+	if (req.sr_conf->pc_ready == READY_NOTIFY &&
+	    worker_notify_open(w, &req) == -1)
 		return -1;
-	w->w_pid = spawn_worker(req, child_ipc, &status_fd);
+	if (req.sr_conf->pc_ipc != IPC_NONE &&
+	    ipc_open(w, &req, &child_ipc) == -1) {
+		worker_notify_close(w);
+		return -1;
+	}
+	w->w_pid = spawn_worker(&req, child_ipc, &status_fd);
 	if (w->w_pid == -1) {
 		if (child_ipc != -1) {
 			close(child_ipc);
-			close(w->w_ipc_io.fd);
+			ipc_close_unstarted(w);
 		}
+		worker_notify_close(w);
 		return -1;
 	}
+	if (w->w_notify != NULL)
+		wnotify_start(w->w_notify, w->w_pid);
 	if (child_ipc != -1)
-		ipc_started(w, child_ipc, req->sr_node_fd);
+		ipc_started(w, child_ipc, req.sr_node_fd);
 	ev_io_init(&w->w_exec_io, worker_exec_status, status_fd, EV_READ);
 	w->w_exec_io.data = w;
 	ev_io_start(EV_DEFAULT, &w->w_exec_io);
@@ -145,6 +161,69 @@ worker_first(void)
 	return workers;
 }
 
+/*
+ * ready = notify: the worker's own NOTIFY_SOCKET, opened before the
+ * fork so that its name goes into the worker's environment.
+ */
+static int
+worker_notify_open(struct worker *w, struct spawn_req *req)
+{
+	char	label[96], err[ERRBUF_LEN];
+
+	snprintf(label, sizeof(label), "%s[%d]", req->sr_conf->pc_name,
+	    req->sr_slot);
+	if ((w->w_notify = calloc(1, sizeof(*w->w_notify))) == NULL ||
+	    wnotify_open(w->w_notify, label, worker_notify_news, w, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", w->w_notify != NULL ? err : strerror(errno));
+		free(w->w_notify);
+		w->w_notify = NULL;
+		return -1;
+	}
+	req->sr_notify = wnotify_socket(w->w_notify);
+	return 0;
+}
+
+/* What the worker sent to its NOTIFY_SOCKET, for its owner. */
+static void
+worker_notify_news(void *arg, const struct wnotify_msg *m)
+{
+	struct worker	*w = arg;
+
+	if (m->wm_has_status)
+		w->w_cb(w, WE_MESSAGE, WM_STATUS, m->wm_status);
+	if (m->wm_watchdog)
+		w->w_cb(w, WE_MESSAGE, WM_HEARTBEAT, "");
+	if (m->wm_stopping)
+		log_info("%s[%d] (pid %ld) says it is stopping (STOPPING=1)",
+		    w->w_conf->pc_name, w->w_index, (long)w->w_pid);
+	if (m->wm_ready)
+		w->w_cb(w, WE_MESSAGE, WM_NOTIFY_READY, "");
+}
+
+/* The notify socket goes with the record. */
+void
+worker_notify_close(struct worker *w)
+{
+	if (w->w_notify == NULL)
+		return;
+	wnotify_close(w->w_notify);
+	free(w->w_notify);
+	w->w_notify = NULL;
+}
+
+/*
+ * stop_signal = disconnect: Node's own graceful stop on the cluster
+ * channel; the program's stop_signal (SIGTERM) if there is no channel
+ * to say it on any more.
+ */
+void
+worker_disconnect(struct worker *w)
+{
+	if (ipc_disconnect(w) == -1)
+		worker_signal_group(w, w->w_conf->pc_stop_signal);
+}
+
 /* A signal to the worker's process only. */
 void
 worker_signal(struct worker *w, int sig)
@@ -188,6 +267,7 @@ worker_free(struct worker *w)
 	timer_stop(&w->w_timer);
 	timer_stop(&w->w_uptime);
 	ipc_close(w);
+	worker_notify_close(w);
 	if (ev_is_active(&w->w_exec_io)) {
 		ev_io_stop(EV_DEFAULT, &w->w_exec_io);
 		close(w->w_exec_io.fd);

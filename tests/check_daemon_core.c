@@ -971,17 +971,22 @@ START_TEST(test_exit_group_kill)
 	pid_t	p[MAXKIDS], k[MAXKIDS];
 	int	i, port = h_free_port();
 
+	/* it exits once both children ignore SIGTERM, as its stop comes */
+	h_write_file(h_path("kill.sh"),
+	    BG("(trap '' TERM; : >$REPORT_DIR/t.$$.1; exec sleep 300)") "\n"
+	    BG("(trap '' TERM; : >$REPORT_DIR/t.$$.2; exec sleep 300)") "\n"
+	    "while [ ! -e $REPORT_DIR/t.$$.1 ] || "
+	    "[ ! -e $REPORT_DIR/t.$$.2 ]; do sleep 0.01; done\n"
+	    "exit 1\n");
 	h_write_config(
 	    "[socket:web]\n"
 	    "listen = 127.0.0.1:%d\n"
 	    "[program:web]\n"
-	    "command = /bin/sh -c \""
-	    BG("(trap '' TERM; exec sleep 300)")
-	    BG("(trap '' TERM; exec sleep 300)") "exit 1\"\n"
+	    "command = /bin/sh %s\n"
 	    "workers = 2\n"
 	    "sockets = web\n"
 	    "stop_timeout = 2s\n"
-	    "restart_delay = 20s\n", port);
+	    "restart_delay = 20s\n", port, h_path("kill.sh"));
 	H_ASSERT(h_start(NULL) > 0, "start");
 	log_for("exited with status 1", 2);
 	wait_kids("kids", 4);

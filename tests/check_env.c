@@ -9,6 +9,18 @@
 #include "daemon.h"
 #include "runner.h"
 
+/* A spawn request for slot of pc, with no sockets open. */
+static const struct spawn_req *
+req(struct prog_conf *pc, int slot)
+{
+	static struct spawn_req	sr;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.sr_conf = pc;
+	sr.sr_slot = slot;
+	return &sr;
+}
+
 static const char *
 lookup(char **envp, const char *name)
 {
@@ -50,7 +62,7 @@ START_TEST(sockets_and_identity)
 	pc.pc_nsockets = 2;
 	pc.pc_env = env;
 	pc.pc_nenv = 1;
-	envp = env_build(&pc, 3, 42, 5, base);
+	envp = env_build(req(&pc, 3), 42, 5, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_str_eq(lookup(envp, "PATH"), "/bin");
 	ck_assert_str_eq(lookup(envp, "FOO"), "bar");
@@ -85,7 +97,7 @@ START_TEST(no_sockets_no_listen_vars)
 	pc.pc_argv = argv;
 	pc.pc_user = "nobody";
 	pc.pc_home = "/nonexistent";
-	envp = env_build(&pc, 0, 1, -1, base);
+	envp = env_build(req(&pc, 0), 1, -1, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_ptr_null(lookup(envp, "LISTEN_FDS"));
 	ck_assert_ptr_null(lookup(envp, "LISTEN_PID"));
@@ -109,7 +121,7 @@ START_TEST(node_channel)
 	pc.pc_name = "app";
 	pc.pc_argv = argv;
 	pc.pc_ipc = IPC_NODE;
-	envp = env_build(&pc, 0, 1, 3, base);
+	envp = env_build(req(&pc, 0), 1, 3, base);
 	ck_assert_ptr_nonnull(envp);
 	ck_assert_str_eq(lookup(envp, "CLUSTERD_IPC_FD"), "3");
 	ck_assert_str_eq(lookup(envp, "NODE_CHANNEL_FD"), "3");

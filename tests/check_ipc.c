@@ -221,7 +221,7 @@ START_TEST(failed_read_closes_no_fd)
 	int			 open_after_first;
 
 	channel_worker(&pc, &w);
-	ck_assert_int_eq(ipc_open(&w, &child), 0);
+	ck_assert_int_eq(ipc_open(&w, NULL, &child), 0);
 	ck_assert_int_ne((peer = dup(child)), -1);
 	ipc_started(&w, child, -1);		/* closes child; peer stays */
 	/* unread data on the worker's side will make its close a reset */
@@ -264,7 +264,7 @@ START_TEST(truncated_fds_are_closed)
 	int			 child, peer, pfd[2];
 
 	channel_worker(&pc, &w);
-	ck_assert_int_eq(ipc_open(&w, &child), 0);
+	ck_assert_int_eq(ipc_open(&w, NULL, &child), 0);
 	ck_assert_int_ne((peer = dup(child)), -1);
 	ipc_started(&w, child, -1);
 	ck_assert_int_eq(pipe2(pfd, O_NONBLOCK), 0);

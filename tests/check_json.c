@@ -289,6 +289,92 @@ START_TEST(keys_with_nul)
 }
 END_TEST
 
+/*
+ * json_parse_msg reports an error where json_parse does, even when
+ * whitespace follows it (found by tests/fuzz/fuzz_json).
+ */
+START_TEST(msg_error_offset)
+{
+	static const char *const bad[] = {
+		"{\"cmd\n\"}", "\"ab\n\"", "[1,\n", "{\"a\":1 \n x"
+	};
+	struct json_msg	 m;
+	struct json_val	 v;
+	char		 err[128], err2[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(json_parse(bad[i], strlen(bad[i]), &v, err,
+		    sizeof(err)), -1);
+		ck_assert_int_eq(json_parse_msg(bad[i], strlen(bad[i]), &m,
+		    err2, sizeof(err2)), -1);
+		ck_assert_str_eq(err2, err);
+	}
+	json_parse_msg("\"ab\n\"", 5, &m, err, sizeof(err));
+	ck_assert_str_eq(err, "control character in string at byte 3");
+}
+END_TEST
+
+/*
+ * A field cut to fit its buffer is a prefix of the text, cut at a code
+ * point: nothing after the first one that did not fit (found by
+ * tests/fuzz/fuzz_json).
+ */
+START_TEST(msg_cut_keeps_a_prefix)
+{
+	struct json_msg	 m;
+	char		 text[128], want[64], err[128];
+
+	memset(want, 'a', 61);
+	want[61] = '\0';
+	/* 61 bytes, then 4 that do not fit in 63, then 1 that would */
+	snprintf(text, sizeof(text), "\"%s\xf0\x9f\x98\x80" "b\"", want);
+	ck_assert_int_eq(json_parse_msg(text, strlen(text), &m, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(m.jm_string, want);
+	snprintf(text, sizeof(text), "{\"cmd\":\"%s\\ud83d\\ude00b\"}", want);
+	ck_assert_int_eq(json_parse_msg(text, strlen(text), &m, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(m.jm_cmd, want);
+}
+END_TEST
+
+/*
+ * A string value with U+0000 in it is no text json_parse_msg keeps (as
+ * json_string refuses it): "ready\u0000x" is not "ready".  Of members
+ * with the same name the last one counts, "status" included (found by
+ * tests/fuzz/fuzz_ipc).
+ */
+START_TEST(msg_strings_whole)
+{
+	static const char *const texts[] = {
+		"{\"cmd\":\"ready\\u0000x\"}",
+		"{\"act\":\"suicide\\u0000\"}",
+		"\"ready\\u0000\"",
+		"{\"cmd\":\"status\",\"status\":\"a\",\"status\":5}",
+		"{\"cmd\":\"status\",\"status\":\"a\\u0000b\"}",
+	};
+	struct json_msg	 m;
+	char		 err[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ck_assert_int_eq(json_parse_msg(texts[i], strlen(texts[i]), &m,
+		    err, sizeof(err)), 0);
+		ck_assert_msg(m.jm_act[0] == '\0' && m.jm_string[0] == '\0' &&
+		    m.jm_status[0] == '\0' && !m.jm_has_status &&
+		    (m.jm_cmd[0] == '\0' || strcmp(m.jm_cmd, "status") == 0),
+		    "%s: kept cmd \"%s\" act \"%s\" string \"%s\" status "
+		    "\"%s\" (%d)", texts[i], m.jm_cmd, m.jm_act, m.jm_string,
+		    m.jm_status, m.jm_has_status);
+	}
+	json_parse_msg("{\"status\":5,\"status\":\"b\"}", 26, &m, err,
+	    sizeof(err));
+	ck_assert(m.jm_has_status);
+	ck_assert_str_eq(m.jm_status, "b");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -304,6 +390,9 @@ json_suite(void)
 	tcase_add_test(tc, quote_round_trip);
 	tcase_add_test(tc, quote_invalid_utf8);
 	tcase_add_test(tc, keys_with_nul);
+	tcase_add_test(tc, msg_error_offset);
+	tcase_add_test(tc, msg_cut_keeps_a_prefix);
+	tcase_add_test(tc, msg_strings_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }

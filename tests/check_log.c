@@ -1,8 +1,11 @@
 /*
  * Unit tests of the log format: a timestamp and level on a terminal or a
- * file, a <N> priority prefix alone when stderr is the journal.
+ * file, a <N> priority prefix alone when stderr is the journal; and of
+ * the policy for a stderr nobody reads: never block, keep a bounded
+ * backlog, drop and count the rest.
  */
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <check.h>
@@ -12,12 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "runner.h"
 
-static char	path[] = "/tmp/clusterd-log-test.XXXXXX";
+static char	path[64];
 
 /* Point stderr at a fresh temporary file. */
 static void
@@ -25,6 +29,8 @@ capture(void)
 {
 	int	fd;
 
+	/* a template of its own each time: CK_FORK=no runs them in a row */
+	snprintf(path, sizeof(path), "/tmp/clusterd-log-test.XXXXXX");
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	close(fd);
@@ -120,6 +126,114 @@ START_TEST(levels_parse_and_clamp)
 }
 END_TEST
 
+/*
+ * Log LINES messages into stderr = fd, which nobody reads yet; then read
+ * it (read_some drains what is there), logging a tick now and then, until
+ * the count of dropped messages has come out.  Every call must return at
+ * once, every line must come out whole and in order, and what came out
+ * plus what was dropped must be what was logged.
+ */
+#define LINES	3000
+
+static void
+unread_stderr(int fd, int reader, size_t (*read_some)(int, char *, size_t))
+{
+	static char	 got[1 << 20];
+	struct timespec	 t0, t1;
+	size_t		 len = 0;
+	char		*line, *next, *s;
+	long		 last = -1, n, seen = 0, dropped = -1;
+	int		 i;
+
+	unsetenv("JOURNAL_STREAM");
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	alarm(30);	/* blocked for good: end the test, never hang */
+	log_init(LOG_LVL_INFO);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < LINES; i++)
+		log_info("line %d of a log nobody reads, padded to about a "
+		    "hundred bytes", i);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(t1.tv_sec - t0.tv_sec < 3, "%d lines took %lds", LINES,
+	    (long)(t1.tv_sec - t0.tv_sec));
+	/* workers inherit fd 2: its file must stay blocking */
+	ck_assert_int_eq(fcntl(STDERR_FILENO, F_GETFL) & O_NONBLOCK, 0);
+	for (i = 0; i < 200 && strstr(got, "dropped") == NULL; i++) {
+		len += read_some(reader, got + len, sizeof(got) - len - 1);
+		got[len] = '\0';
+		log_info("tick %d", i);
+	}
+	len += read_some(reader, got + len, sizeof(got) - len - 1);
+	got[len] = '\0';
+	for (line = got; (next = strchr(line, '\n')) != NULL; line = next + 1) {
+		*next = '\0';
+		ck_assert_msg(strncmp(line, "20", 2) == 0 &&
+		    strstr(line, " clusterd[") != NULL, "not a whole line: %s",
+		    line);
+		if ((s = strstr(line, "] line ")) != NULL) {
+			n = strtol(s + 7, NULL, 10);
+			ck_assert_msg(n > last, "line %ld after %ld", n, last);
+			last = n;
+			seen++;
+		} else if ((s = strstr(line, "] ")) != NULL &&
+		    strstr(s, " log messages dropped: stderr was not being "
+		    "read") != NULL)
+			dropped = strtol(s + 2, NULL, 10);
+	}
+	ck_assert_msg(*line == '\0', "a cut line at the end: %s", line);
+	ck_assert_msg(dropped > 0, "no count of dropped messages");
+	ck_assert_int_eq(seen + dropped, LINES);
+}
+
+static size_t
+read_pipe(int fd, char *buf, size_t len)
+{
+	ssize_t	n, total = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (len > 0 && (n = read(fd, buf, len)) > 0) {
+		buf += n;
+		len -= (size_t)n;
+		total += n;
+	}
+	return (size_t)total;
+}
+
+static size_t
+read_socket(int fd, char *buf, size_t len)
+{
+	ssize_t	n, total = 0;
+
+	while (len > 0 && (n = recv(fd, buf, len, MSG_DONTWAIT)) > 0) {
+		buf += n;
+		len -= (size_t)n;
+		total += n;
+	}
+	return (size_t)total;
+}
+
+/* clusterd's stderr a pipe nobody reads (bench/soak.py scenario f). */
+START_TEST(full_pipe_never_blocks)
+{
+	int	p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	unread_stderr(p[1], p[0], read_pipe);
+}
+END_TEST
+
+/* The same with a stream socket, as the journal's. */
+START_TEST(full_socket_never_blocks)
+{
+	int	sv[2], small = 4096;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	unread_stderr(sv[0], sv[1], read_socket);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -130,6 +244,9 @@ log_suite(void)
 	tcase_add_test(tc, journal_lines_have_priority_only);
 	tcase_add_test(tc, journal_stream_of_another_file);
 	tcase_add_test(tc, levels_parse_and_clamp);
+	tcase_add_test(tc, full_pipe_never_blocks);
+	tcase_add_test(tc, full_socket_never_blocks);
+	tcase_set_timeout(tc, 40);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -156,6 +156,25 @@ START_TEST(test_duration_bad)
 }
 END_TEST
 
+/*
+ * A duration too small for a double is about zero, not "too long"; one
+ * too large for a double is too long (found by tests/fuzz/fuzz_parse).
+ */
+START_TEST(test_duration_extremes)
+{
+	char	tiny[512], huge[512];
+	double	d = -1;
+
+	snprintf(tiny, sizeof(tiny), "0.%0400dms", 1);
+	ck_assert_msg(parse_duration(tiny, &d, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert(d >= 0 && d < 1e-300);
+	snprintf(huge, sizeof(huge), "1%0400dh", 0);
+	ck_assert_int_eq(parse_duration(huge, &d, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "duration too long"));
+}
+END_TEST
+
 /* parse_size */
 
 START_TEST(test_size)
@@ -524,6 +543,7 @@ parse_suite(void)
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_duration_good);
 	tcase_add_test(tc, test_duration_bad);
+	tcase_add_test(tc, test_duration_extremes);
 	tcase_add_test(tc, test_size);
 	tcase_add_test(tc, test_number);
 	tcase_add_test(tc, test_octal);

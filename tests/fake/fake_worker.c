@@ -259,3 +259,15 @@ worker_first(void)
 {
 	return wlist;
 }
+
+void
+worker_disconnect(struct worker *w)
+{
+	record(w, 0, 1);	/* "signal 0": the disconnect message */
+}
+
+void
+worker_notify_close(struct worker *w)
+{
+	(void)w;
+}
