@@ -727,6 +727,95 @@ START_TEST(test_upgrade_node_channel)
 END_TEST
 
 /*
+ * ipc = node-cluster: examples/node/cluster-app.js, an unmodified Node
+ * cluster app, keeps its cluster channel across an upgrade.  Its
+ * workers serve on, and the next reload stops them as Node's own cluster
+ * primary would, with a disconnect (stop_signal = disconnect): they
+ * close their servers and exit 0, not by a SIGTERM.
+ */
+START_TEST(test_upgrade_node_cluster)
+{
+	char	buf[4096], needle[64];
+	pid_t	w[2];
+	int	port = h_free_port(), i;
+
+	h_write_config(
+	    "%s"
+	    "[socket:web]\n"
+	    "listen = 127.0.0.1:%d\n"
+	    "[program:nc]\n"
+	    "command = node examples/node/cluster-app.js\n"
+	    "directory = %s\n"
+	    "workers = 2\n"
+	    "sockets = web\n"
+	    "ipc = node-cluster\n"
+	    "ready = listening\n"
+	    "stop_signal = disconnect\n"
+	    "stop_timeout = 5s\n"
+	    "env = PORT=%d\n", head(), port, srcdir(), port);
+	start_copy(NULL);
+	log_for("started:", 1);
+	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
+	w[0] = (pid_t)atol(strstr(buf, "\"pid\":") + 6);
+	w[1] = (pid_t)atol(strstr(strstr(buf, "\"pid\":") + 6, "\"pid\":") +
+	    6);
+	H_ASSERT(w[0] > 0 && w[1] > 0, "status: %s", buf);
+
+	upgrade_by_signal(1);
+	for (i = 0; i < 10; i++)
+		H_ASSERT(http_get(port, "/", buf, sizeof(buf)) == 200,
+		    "GET / after the upgrade: %s", buf);
+	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
+	log_for("reload done", 1);
+	for (i = 0; i < 2; i++) {
+		snprintf(needle, sizeof(needle), "(pid %ld) exited", (long)w[i]);
+		log_for(needle, 1);
+		snprintf(needle, sizeof(needle), "(pid %ld) exited with status "
+		    "0", (long)w[i]);
+		H_ASSERT(h_count_log(needle) == 1, "worker %ld of before the "
+		    "upgrade was not stopped by a disconnect (its exit is in "
+		    "the log)", (long)w[i]);
+	}
+	H_ASSERT(http_get(port, "/", buf, sizeof(buf)) == 200, "GET / after "
+	    "the reload: %s", buf);
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * ready = notify: a worker's own sd_notify socket is carried too.  The
+ * worker pings WATCHDOG=1 every 200 ms with watchdog = 1s; for twice the
+ * watchdog after the upgrade (a deliberate wait: the time in which a lost
+ * socket shows) every ping must arrive and nothing may kill it.
+ */
+START_TEST(test_upgrade_notify_socket)
+{
+	pid_t	w;
+
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "ipc = none\n"
+	    "ready = notify\n"
+	    "watchdog = 1s\n"
+	    "env = NOTIFY_READY=1\n"
+	    "env = NOTIFY_WATCHDOG_MS=200\n", h_worker("reporter"));
+	start_copy(NULL);
+	h_expect_reports("web.", 1);
+	log_for("started:", 1);
+	newest_pids("web.", 1, &w);
+	upgrade_by_signal(1);
+	h_sleep_ms(2000);
+	H_ASSERT(h_count_in_file(h_out(), "notify failed") == 0, "the "
+	    "worker's WATCHDOG=1 could not be sent after the upgrade");
+	H_ASSERT(h_count_log("sent no heartbeat") == 0 && !h_pid_dead(w),
+	    "the worker was killed for its watchdog");
+	H_ASSERT(h_count_reports("web.") == 1, "the worker was replaced");
+	h_stop_daemon();
+}
+END_TEST
+
+/*
  * A worker that dies while no image of clusterd runs is reaped by the
  * new one, its exit logged once, and it is replaced.  upgwrap holds the
  * takeover for TAKEOVER_MS with every signal blocked; the test kills the
@@ -1829,6 +1918,8 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_keeps_everything);
 	tcase_add_test(tc, test_upgrade_ipc_partial_line);
 	tcase_add_test(tc, test_upgrade_node_channel);
+	tcase_add_test(tc, test_upgrade_node_cluster);
+	tcase_add_test(tc, test_upgrade_notify_socket);
 	tcase_add_test(tc, test_upgrade_crash_in_window);
 	tcase_add_test(tc, test_upgrade_signals_in_window);
 	tcase_add_test(tc, test_upgrade_timers);
