@@ -768,7 +768,8 @@ START_TEST(test_upgrade_node_cluster)
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	log_for("reload done", 1);
 	for (i = 0; i < 2; i++) {
-		snprintf(needle, sizeof(needle), "(pid %ld) exited", (long)w[i]);
+		snprintf(needle, sizeof(needle), "(pid %ld) exited",
+		    (long)w[i]);
 		log_for(needle, 1);
 		snprintf(needle, sizeof(needle), "(pid %ld) exited with status "
 		    "0", (long)w[i]);
