@@ -411,6 +411,7 @@ END_TEST
 
 START_TEST(test_ctl_adopt)
 {
+	struct config	 cf;
 	const char	*got = NULL;
 	char		 path[96];
 	int		 fd;
@@ -420,7 +421,9 @@ START_TEST(test_ctl_adopt)
 	ck_assert_int_eq(ctl_control_fd(&got), fd);
 	ck_assert_str_eq(got, path);
 	/* the configuration names the same path: nothing changes */
-	ck_assert_int_eq(ctl_init(path), 0);
+	memset(&cf, 0, sizeof(cf));
+	cf.cf_control = path;
+	ck_assert_int_eq(ctl_init(&cf), 0);
 	ck_assert_int_eq(ctl_control_fd(&got), fd);
 	ctl_close();
 }
