@@ -921,17 +921,19 @@ START_TEST(test_upgrade_signals_in_window)
 END_TEST
 
 /*
- * Timers carry over.  Four programs, each with a 2 s timer running when
- * the upgrade starts (about 600 ms after the event that armed it) and
+ * Timers carry over.  Four programs, each with a 3 s timer running when
+ * the upgrade starts (about 700 ms after the event that armed it) and
  * still running when the new image takes over (upgwrap holds the
  * takeover 500 ms): a worker in stop_timeout (it ignores SIGTERM), a
  * slot in backoff (its replacement failed at once), a worker waiting
  * for ready_timeout (it never says ready), and what a dead worker left
  * in its process group (a child that ignores SIGTERM), which gets
- * SIGKILL at stop_timeout.  Each must be acted on 2 s after its event,
- * not 2 s after the upgrade.
+ * SIGKILL at stop_timeout.  Each must be acted on 3 s after its event,
+ * not 3 s after the upgrade.  The killed workers have lived longer than
+ * their min_uptime, so that they are restarted at once, not after a
+ * backoff (test_upgrade_after_backoff).
  */
-#define TIMER_MS	2000
+#define TIMER_MS	3000
 #define TIMER_SLACK_MS	600	/* a loaded machine is late, never early */
 
 static void
@@ -942,7 +944,8 @@ assert_on_time(const char *what, long long armed, long long fired,
 	    "%lld ms after it was armed (%d expected)\n", what,
 	    upgraded - armed, fired - armed, TIMER_MS);
 	H_ASSERT(upgraded < fired, "%s: the timer fired before the new image "
-	    "ran: the test proves nothing", what);
+	    "ran (the test was %lld ms late to upgrade: a loaded machine?)",
+	    what, upgraded - armed - 700);
 	H_ASSERT(fired - armed >= TIMER_MS - 50 && fired - armed <= TIMER_MS +
 	    TIMER_SLACK_MS, "%s: armed at %lld, fired %lld ms later; "
 	    "expected %d (the upgrade took over %lld ms after it was armed)",
@@ -954,7 +957,7 @@ START_TEST(test_upgrade_timers)
 	static const char failed_c[] = "exited with status 3 after";
 	static const char fired_c[] = "crasher[0] started (pid";
 	static const char started_r[] = "slow[0] started (pid";
-	static const char fired_r[] = "was not ready within 2s";
+	static const char fired_r[] = "was not ready within 3s";
 	char		 buf[4096], fired_s[64], armed_l[64], fired_l[64];
 	pid_t		 s0, c0, r0, l0;
 	long long	 t_up;
@@ -964,24 +967,24 @@ START_TEST(test_upgrade_timers)
 	    "[program:stopper]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "stop_timeout = 2s\n"
+	    "stop_timeout = 3s\n"
 	    "env = IGNORE_TERM=1\n"
 	    "[program:crasher]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "restart_delay = 2s\n"
+	    "restart_delay = 3s\n"
 	    "env = FAIL_IF_FILE=%s\n"
 	    "[program:slow]\n"
 	    "command = %s\n"
 	    "ready = message\n"
-	    "ready_timeout = 2s\n"
-	    "min_uptime = 100ms\n"
+	    "ready_timeout = 3s\n"
+	    "min_uptime = 10ms\n"
 	    "env = READY_AFTER_MS=0\n"
 	    "env = READY_IF_FILE=%s\n"
 	    "[program:linger]\n"
 	    "command = %s\n"
-	    "min_uptime = 100ms\n"
-	    "stop_timeout = 2s\n"
+	    "min_uptime = 10ms\n"
+	    "stop_timeout = 3s\n"
 	    "env = SPAWN_CHILD=1\n", head(), h_worker("reporter"),
 	    h_worker("reporter"), h_path("fail"), h_worker("ipcworker"),
 	    h_path("ready"), h_worker("reporter"));
@@ -1012,17 +1015,17 @@ START_TEST(test_upgrade_timers)
 	    (long)l0);
 	log_for(armed_l, 1);
 	/* Let them run a while, so a timer restarted at the upgrade shows. */
-	h_sleep_ms(600);
+	h_sleep_ms(700);
 	upgrade_by_signal(1);
 	t_up = log_time("upgraded: ", 1);
 
 	snprintf(fired_s, sizeof(fired_s), "stopper[0] (pid %ld) did not stop "
-	    "within 2s", (long)s0);
+	    "within 3s", (long)s0);
 	log_for(fired_s, 1);
 	log_for(fired_c, 3);
 	log_for(fired_r, 1);
 	snprintf(fired_l, sizeof(fired_l), "linger[0] (pid %ld) did not stop "
-	    "within 2s", (long)l0);
+	    "within 3s", (long)l0);
 	log_for(fired_l, 1);
 
 	assert_on_time("stop_timeout", log_time("control socket: stop "
@@ -1034,6 +1037,44 @@ START_TEST(test_upgrade_timers)
 	assert_on_time("a lingering group's stop_timeout", log_time(armed_l,
 	    1), log_time(fired_l, 1), t_up);
 	H_ASSERT(h_wait_dead(s0, WAIT), "the stopper lives");
+	h_stop_daemon();
+}
+END_TEST
+
+/*
+ * A slot whose worker once backed off (a fast failure, then a restart
+ * after restart_delay) has a current worker again: the upgrade must not
+ * start a second one for it.  The worker is killed before min_uptime, is
+ * started again 100 ms later, and is up (ready = exec) when the upgrade
+ * comes.
+ */
+START_TEST(test_upgrade_after_backoff)
+{
+	pid_t	w0, w1;
+
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "ready = exec\n"
+	    "min_uptime = 3s\n"
+	    "restart_delay = 100ms\n", h_worker("reporter"));
+	start_copy(NULL);
+	h_expect_reports("web.", 1);
+	log_for("started:", 1);
+	newest_pids("web.", 1, &w0);
+	H_ASSERT(kill(w0, SIGKILL) == 0, "kill: %s", strerror(errno));
+	log_for("restarting in 100ms", 1);
+	h_expect_reports("web.", 2);
+	newest_pids("web.", 1, &w1);
+	log_for(") is ready", 2);
+	upgrade_by_signal(1);
+	/* A second worker would start at once: give it the time to show. */
+	h_sleep_ms(500);
+	H_ASSERT(h_count_log("web[0] started") == 2 && h_count_reports("web.")
+	    == 2, "the upgrade started another worker for slot 0 (%d "
+	    "starts)", h_count_log("web[0] started"));
+	H_ASSERT(!h_pid_dead(w1), "the current worker is gone");
+	wait_marked(1);
 	h_stop_daemon();
 }
 END_TEST
@@ -1924,6 +1965,7 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_crash_in_window);
 	tcase_add_test(tc, test_upgrade_signals_in_window);
 	tcase_add_test(tc, test_upgrade_timers);
+	tcase_add_test(tc, test_upgrade_after_backoff);
 	tcase_add_test(tc, test_upgrade_waits_for_roll);
 	tcase_add_test(tc, test_reload_during_check);
 	tcase_add_test(tc, test_upgrade_two_clients);
