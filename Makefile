@@ -1,8 +1,11 @@
+# SPDX-License-Identifier: ISC
+#
 # clusterd - a supervisor for pre-forked network servers.
 #
 #   make run       install missing build dependencies, build, run the example
 #   make check     the same set-up, then every test
 #   make install   PREFIX=/usr/local DESTDIR= (SYSTEMD_UNITDIR= for the units)
+#   make installcheck   install into a scratch DESTDIR and check the result
 #   make units     systemd-analyze verify the systemd units (part of check)
 #   make SANITIZE=1 check   the same under AddressSanitizer + UBSan
 #   make WERROR=1  warnings are errors (CI)
@@ -10,6 +13,22 @@
 #                  each for FUZZ_SECONDS (60); FUZZ_TARGETS=json picks some
 #   make soak      the soak and fault runs of bench/soak.py (minutes, not
 #                  part of check); SANITIZE=1 runs them on the ASan build
+#   make hardening build with dpkg-buildflags, check with hardening-check
+#   make dist      build/dist/clusterd-VERSION.tar.gz, from git ls-files
+#   make distcheck make dist, then make check in the unpacked tarball
+#   make deb       dpkg-buildpackage; the packages land in build/deb/
+#   make debcheck  the package's contents, maintainer scripts and lintian
+#   make spdx      every file carries its SPDX-License-Identifier line
+#
+# CPPFLAGS, CFLAGS and LDFLAGS are the builder's (dpkg-buildflags sets
+# all three); -std=c11, -D_GNU_SOURCE and the warnings are added to them.
+
+# The one place the version is written: the binaries, the man pages, the
+# tarball and debian/changelog (checked by build-aux/versioncheck.sh).
+VERSION	:= $(shell cat VERSION 2>/dev/null)
+ifeq ($(VERSION),)
+$(error VERSION: cannot read the version file at the top of the tree)
+endif
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/sbin
@@ -18,6 +37,10 @@ MANDIR	?= $(PREFIX)/share/man
 INCDIR	?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
 SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+# clusterd.pc describes a header only: it is the same on every
+# architecture, so it goes where such files go, not under lib/.
+PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -40,8 +63,10 @@ SANFLAGS =
 endif
 
 # src/daemon.h is the daemon's internal header; include/clusterd.h is the
-# header C workers include.
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -MMD -MP
+# header C workers include.  The warnings come after CFLAGS: Debian's
+# -Wformat would otherwise turn -Wformat=2 back into -Wformat=1.
+ALL_CPPFLAGS = -D_GNU_SOURCE -DCLUSTERD_VERSION=\"$(VERSION)\" $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP
 INIH_LIBS  = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
@@ -69,12 +94,18 @@ NODEPRIMARY = $(B)/tests/workers/nodeprimary
 WORKER_BINS += $(NODEPRIMARY)
 EXAMPLE_BINS = $(B)/examples/hello
 
-.PHONY: all deps run check unit integration units install uninstall clean \
-	bench fuzz fuzz-build soak
+MANPAGES   = clusterctl.1 clusterd.8 clusterd-ipc.7 clusterd.ini.5
+
+.PHONY: all bins deps run check unit integration units install uninstall \
+	installcheck clean bench hardening dist distcheck deb debcheck spdx \
+	fuzz fuzz-build soak
 # keep test objects between runs
 .SECONDARY:
 
 all: $(B)/clusterd clusterd $(B)/clusterctl clusterctl examples/hello
+
+# The two programs alone, in $(B): what a package build needs.
+bins: $(B)/clusterd $(B)/clusterctl
 
 # The plain build is also linked at the top, where the README runs it.
 clusterd: $(B)/clusterd
@@ -113,8 +144,9 @@ check: deps
 	@$(MAKE) -k unit integration units; rc=$$?; \
 	sh build-aux/summary.sh $(B)/check.log && exit $$rc
 
+# SRCDIR: check_completion sources completion/clusterctl.bash.
 unit: $(TEST_BINS) $(WORKER_BINS)
-	@sh build-aux/runtests.sh $(B)/check.log \
+	@SRCDIR=$(CURDIR) sh build-aux/runtests.sh $(B)/check.log \
 	    $(UNIT_SRCS:tests/%.c=$(B)/tests/%)
 
 integration: $(B)/clusterd $(B)/clusterctl $(TEST_BINS) $(WORKER_BINS) \
@@ -142,7 +174,8 @@ FUZZ_SECONDS ?= 60
 FB	 = build/fuzz
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FUZZ_SAN) -MMD -MP
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DCLUSTERD_VERSION=\"$(VERSION)\" $(WARN) -g \
+	      -O1 $(FUZZ_SAN) -MMD -MP
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_OBJS = $(patsubst src/%.c,$(FB)/src/%.o,\
@@ -187,9 +220,8 @@ units: $(B)/clusterd
 		    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		    systemd/$$u.in >"$$d/$$u"; done; \
 	cp systemd/clusterd.socket "$$d/"; \
-	mkdir -p "$$d/man/man5" "$$d/man/man8"; \
-	cp man/clusterd.8 "$$d/man/man8/"; \
-	cp man/clusterd.ini.5 "$$d/man/man5/"; \
+	for m in $(MANPAGES); do mkdir -p "$$d/man/man$${m##*.}"; \
+		cp man/$$m "$$d/man/man$${m##*.}/"; done; \
 	man=yes; command -v man >/dev/null || man=no; \
 	out=$$(cd "$$d" && MANPATH="$$d/man" systemd-analyze verify \
 	    --man=$$man ./clusterd.service ./clusterd@test.service \
@@ -205,11 +237,14 @@ $(B)/clusterctl: $(CTL_OBJS)
 
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc $(CHECK_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Isrc $(CHECK_CFLAGS) -c -o $@ $<
+
+# A new version reaches every object that might print it.
+$(DAEMON_OBJS) $(B)/src/clusterctl.o: VERSION
 
 # Integration tests drive the real daemon from outside: harness only.
 INTEG_BINS = $(INTEG_SRCS:tests/%.c=$(B)/tests/%)
@@ -237,27 +272,33 @@ $(NODEPRIMARY): $(B)/tests/nodeprimary.o $(B)/src/nodecl.o $(B)/src/json.o
 
 $(B)/tests/workers/%: tests/workers/%.c include/clusterd.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
 
 $(B)/examples/%: examples/%.c include/clusterd.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Iinclude $(LDFLAGS) -o $@ $<
 
+# The man pages get the version in their footer (.Os); in the tree they
+# say .Os alone, so that man ./man/clusterd.8 renders them as they are.
 install: $(B)/clusterd $(B)/clusterctl
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(INCDIR)
+	    $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMD_UNITDIR)
 	install -m 0755 $(B)/clusterd $(DESTDIR)$(BINDIR)/clusterd
 	install -m 0755 $(B)/clusterctl $(DESTDIR)$(UBINDIR)/clusterctl
-	install -m 0644 man/clusterctl.1 $(DESTDIR)$(MANDIR)/man1/clusterctl.1
-	install -m 0644 man/clusterd.8 $(DESTDIR)$(MANDIR)/man8/clusterd.8
-	install -m 0644 man/clusterd-ipc.7 \
-	    $(DESTDIR)$(MANDIR)/man7/clusterd-ipc.7
-	install -m 0644 man/clusterd.ini.5 \
-	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5
+	set -e; for m in $(MANPAGES); do \
+		f=$(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; \
+		sed 's/^\.Os$$/.Os clusterd $(VERSION)/' man/$$m >"$$f"; \
+		chmod 0644 "$$f"; done
 	install -m 0644 include/clusterd.h $(DESTDIR)$(INCDIR)/clusterd.h
-	install -d $(DESTDIR)$(SYSTEMD_UNITDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' include/clusterd.pc.in \
+	    >$(DESTDIR)$(PKGCONFIGDIR)/clusterd.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/clusterd.pc
+	install -m 0644 completion/clusterctl.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/clusterctl
 	set -e; for u in $(UNITS_IN); do \
 		sed -e 's|@SBINDIR@|$(BINDIR)|g' \
 		    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/$$u.in \
@@ -274,9 +315,66 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man7/clusterd-ipc.7 \
 	    $(DESTDIR)$(MANDIR)/man5/clusterd.ini.5 \
 	    $(DESTDIR)$(INCDIR)/clusterd.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/clusterd.pc \
+	    $(DESTDIR)$(BASHCOMPDIR)/clusterctl \
 	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.service \
 	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd@.service \
 	    $(DESTDIR)$(SYSTEMD_UNITDIR)/clusterd.socket
+
+# make install into a scratch DESTDIR with an unusual PREFIX: every file
+# in place, the version everywhere, a C worker built through pkg-config
+# alone, and make uninstall leaving nothing behind.
+installcheck: $(B)/clusterd $(B)/clusterctl
+	@sh build-aux/installcheck.sh "$(MAKE)" $(VERSION)
+
+# The binaries built as a Debian package builds them, in a directory of
+# their own, then checked: PIE, full RELRO, stack protector, fortified
+# calls.  Control-flow protection (-fcf-protection) is not among Debian
+# 12's flags, so not required.  Needs dpkg-dev and devscripts.
+HARDEN_B = build/hardening
+hardening:
+	@command -v dpkg-buildflags >/dev/null && \
+	    command -v hardening-check >/dev/null || \
+	    { echo "make hardening needs dpkg-buildflags (dpkg-dev) and" \
+	    "hardening-check (devscripts)" >&2; exit 1; }
+	@set -e; export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	$(MAKE) --no-print-directory B=$(HARDEN_B) SANITIZE= \
+	    CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS)" \
+	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" bins
+	hardening-check --nocfprotection $(HARDEN_B)/clusterd \
+	    $(HARDEN_B)/clusterctl
+
+# The release tarball: every file git tracks but .ci/ and .gitignore,
+# under clusterd-VERSION/.  distcheck proves it is enough to build and
+# test: WERROR= and the like pass through to its make check.
+DIST	= clusterd-$(VERSION)
+dist:
+	@sh build-aux/versioncheck.sh
+	@sh build-aux/dist.sh $(VERSION) build/dist
+
+# The directory is opened up (mktemp makes it 0700): some integration
+# tests run their workers as nobody.
+distcheck: dist
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	chmod 0755 "$$d"; \
+	tar -xzf build/dist/$(DIST).tar.gz -C "$$d"; \
+	echo "== make check in $$d/$(DIST)"; \
+	$(MAKE) -C "$$d/$(DIST)" check; \
+	echo "distcheck: build/dist/$(DIST).tar.gz builds and passes" \
+	    "make check"
+
+# dpkg-buildpackage writes into the parent directory; make deb moves what
+# it wrote to build/deb/.
+deb:
+	@sh build-aux/versioncheck.sh
+	@sh build-aux/deb.sh $(VERSION) build/deb
+
+debcheck:
+	@sh build-aux/debcheck.sh $(VERSION) build/deb
+
+spdx:
+	@sh build-aux/spdx.sh check
 
 clean:
 	rm -rf build clusterd clusterctl examples/hello

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 activate.py - socket activation without clusterd, for comparison.
 

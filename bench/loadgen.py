@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 loadgen.py - a load generator that knows when the daemon began to stop.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 #
 # bench/run.sh BUILD_DIR - the clusterd benchmark (make bench); see
 # bench/README.md for what each figure means.

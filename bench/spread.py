@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """spread.py PORT SECONDS CONNS: how evenly connections reach the workers.
 
 CONNS client threads open a new connection per request for SECONDS and

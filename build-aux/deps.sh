@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+#
 # Install what clusterd needs to build (deps.sh build) or to run its tests
 # (deps.sh test), with Debian's packages.  Only missing packages are
 # installed; on a system without apt-get we say what is needed and stop.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+#
 # runtests.sh LOG TEST... - run each Check test binary, show its output,
 # append it to LOG, and go on after a failure; exit 1 if any failed.
 set -u

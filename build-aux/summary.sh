@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+#
 # summary.sh LOG - one closing line for every Check suite run into LOG:
 # "check: N passed, N failed".
 awk '

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * hello - the example worker for clusterd(8).
  *
  * A small HTTP/1.1 server that answers every request with "hello\n".  It

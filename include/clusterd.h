@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd.h - a header-only helper for C workers run by clusterd(8).
  *
  * Find a listening socket by the name it has in the configuration, and

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * What no single line of the configuration can tell, once every file is
  * read: defaults that depend on other keys, required keys, and the
  * combinations of keys that cannot work.  Each error names the key whose

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd - a supervisor for pre-forked network servers.
  *
  * The types every module sees: the parsed configuration, the open
@@ -18,7 +20,6 @@
 
 #include <ev.h>
 
-#define CLUSTERD_VERSION	"0.1.0"
 #define DEFAULT_CONFIG		"/etc/clusterd/clusterd.ini"
 
 #define NAME_MAXLEN		64	/* socket and program names */
@@ -570,7 +571,9 @@ double		 timer_left(const struct timer *);
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
 int		 ipc_open(struct worker *, const struct spawn_req *, int *);
-int		 ipc_adopt(struct worker *, int, const char *, size_t, int);
+int		 ipc_adopt(struct worker *, const struct spawn_req *, int,
+		    const char *, size_t, int);
+int		 ipc_adopt_nodecl(struct worker *, const char *, size_t);
 int		 ipc_disconnect(struct worker *);
 void		 ipc_close_unstarted(struct worker *);
 void		 ipc_started(struct worker *, int, int);
@@ -631,6 +634,8 @@ void		 worker_signal(struct worker *, int);
 void		 worker_signal_group(struct worker *, int);
 void		 worker_disconnect(struct worker *);
 void		 worker_notify_close(struct worker *);
+int		 worker_notify_fd(const struct worker *);
+int		 worker_notify_adopt(struct worker *, int);
 int		 worker_group_alive(const struct worker *);
 void		 worker_free(struct worker *);
 int		 worker_count(void);

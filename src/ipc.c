@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The IPC channel between the master and one worker: a Unix stream
  * socketpair speaking newline-delimited JSON (Node.js's framing for
  * process.send) or bare words.  Whatever a worker writes on it stays that
@@ -175,8 +177,8 @@ node_sockets(struct worker *w, const struct spawn_req *req)
 	for (i = 0; i < n; i++) {
 		ns[i].ns_name = req->sr_socks[i]->l_name;
 		ns[i].ns_child_fd = 3 + (int)i;
-		ns[i].ns_fd = req->sr_fds[i];
-		if (sock_describe(req->sr_socks[i], req->sr_fds[i],
+		ns[i].ns_fd = req->sr_fds != NULL ? req->sr_fds[i] : -1;
+		if (sock_describe(req->sr_socks[i], ns[i].ns_fd,
 		    &sk[i]) == -1)
 			continue;
 		ns[i].ns_kind = sk[i].sk_unix ? NODECL_UNIX : NODECL_TCP;
@@ -213,8 +215,12 @@ ipc_started(struct worker *w, int child_fd, int node_fd)
  * messages.
  */
 int
-ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
+ipc_adopt(struct worker *w, const struct spawn_req *req, int fd,
+    const char *buf, size_t len, int bad)
 {
+	if (w->w_conf->pc_ipc == IPC_NODE_CLUSTER &&
+	    node_sockets(w, req) == -1)
+		return -1;
 	if (len > 0) {
 		if (len > IPC_LINE_MAX || (w->w_ipc_buf =
 		    malloc(IPC_LINE_MAX)) == NULL)
@@ -225,7 +231,33 @@ ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
 	w->w_ipc_bad = bad;
 	ev_io_init(&w->w_ipc_io, ipc_readable, fd, EV_READ);
 	w->w_ipc_io.data = w;
+	ev_io_init(&w->w_ipc_wio, ipc_writable, fd, EV_WRITE);
+	w->w_ipc_wio.data = w;
 	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
+	return 0;
+}
+
+/*
+ * An upgrade: the node-cluster channel as the old image left it (its
+ * nodecl_save() text): sequence numbers, keys, what is queued.  What is
+ * queued goes out now.  -1 (logged) if it cannot be read: the channel
+ * then starts afresh, which a worker that asks for nothing more won't
+ * notice.
+ */
+int
+ipc_adopt_nodecl(struct worker *w, const char *text, size_t len)
+{
+	char	err[ERRBUF_LEN];
+
+	if (w->w_nodecl == NULL)
+		return -1;
+	nodecl_free(w->w_nodecl);
+	if (nodecl_restore(w->w_nodecl, text, len, err, sizeof(err)) == -1) {
+		log_warnx("%s[%d] (pid %ld): upgrade: its cluster channel: %s",
+		    w->w_conf->pc_name, w->w_index, (long)w->w_pid, err);
+		return -1;
+	}
+	ipc_flush(w);
 	return 0;
 }
 

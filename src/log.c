@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Logging to stderr.  Under systemd, when JOURNAL_STREAM names the device
  * and inode of our stderr, the journal adds its own timestamp: each line
  * then carries only a <N> syslog priority prefix.
@@ -29,6 +31,24 @@
 
 #define LOG_PENDING_MAX	65536	/* bytes waiting for a slow reader */
 
+/*
+ * Repeated failures are told once, not once per slot and retry: of the
+ * warnings and errors that differ only in their numbers (a slot, a pid,
+ * a delay), LOG_BURST are logged in LOG_WINDOW seconds, then one line
+ * says how many more there were.
+ */
+#define LOG_BURST	5
+#define LOG_WINDOW	10.0
+#define LOG_KINDS	32	/* kinds of message followed at once */
+
+struct log_kind {
+	unsigned long long	lk_hash;	/* of the message, digits out */
+	double			lk_start;	/* its window began */
+	unsigned		lk_count;	/* logged in the window */
+	unsigned long		lk_held;	/* not logged in it */
+	char			lk_example[160];
+};
+
 enum log_out {
 	LOG_OUT_BLOCKING,	/* write(2) to fd 2: before log_init, files */
 	LOG_OUT_FD,		/* write(2) to our own non-blocking fd */
@@ -44,6 +64,7 @@ static char		log_pending[LOG_PENDING_MAX];
 static size_t		log_pending_off;	/* what waits: from here */
 static size_t		log_pending_len;	/* this many bytes */
 static unsigned long long log_dropped;
+static struct log_kind	log_kinds[LOG_KINDS];
 
 static const struct {
 	const char	*name;
@@ -63,6 +84,9 @@ static void	log_emit(const char *, size_t);
 static size_t	log_format(char *, size_t, int, const char *);
 static void	vlog(int, int, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
+static int	log_burst(int, const char *);
+static void	log_held(struct log_kind *, double);
+static double	log_now(void);
 
 void
 log_init(int level)
@@ -314,9 +338,104 @@ vlog(int level, int with_errno, const char *fmt, va_list ap)
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 		    strerror(saved_errno));
 	}
+	if (level <= LOG_LVL_WARNING && !log_burst(level, msg)) {
+		errno = saved_errno;
+		return;
+	}
 	len = log_format(line, sizeof(line), level, msg);
 	log_emit(line, len);
 	errno = saved_errno;
+}
+
+/*
+ * May a warning or error be logged, or is it one more of a burst?  A
+ * window that is over first says how many of its kind were held back.
+ */
+static int
+log_burst(int level, const char *msg)
+{
+	struct log_kind		*lk, *oldest = &log_kinds[0];
+	unsigned long long	 h = 0xcbf29ce484222325ULL;
+	double			 now = log_now();
+	const char		*p;
+	size_t			 i;
+
+	(void)level;
+	for (p = msg; *p != '\0'; p++) {
+		if (*p >= '0' && *p <= '9') {
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			h = (h ^ '#') * 0x100000001b3ULL;
+		} else
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	}
+	for (i = 0; i < LOG_KINDS; i++) {
+		lk = &log_kinds[i];
+		if (lk->lk_start != 0 && now - lk->lk_start >= LOG_WINDOW)
+			log_held(lk, now);	/* its window is over */
+		if (lk->lk_start < oldest->lk_start)
+			oldest = lk;
+	}
+	for (i = 0; i < LOG_KINDS; i++)
+		if (log_kinds[i].lk_start != 0 && log_kinds[i].lk_hash == h)
+			break;
+	if (i == LOG_KINDS) {
+		lk = oldest;
+		log_held(lk, now);
+		lk->lk_hash = h;
+		lk->lk_start = now;
+	} else
+		lk = &log_kinds[i];
+	if (lk->lk_count++ < LOG_BURST)
+		return 1;
+	if (lk->lk_held++ == 0)
+		snprintf(lk->lk_example, sizeof(lk->lk_example), "%s", msg);
+	return 0;
+}
+
+/*
+ * After a wakeup: the windows that are over say what they held back,
+ * even if nothing of their kind comes any more.
+ */
+void
+log_tick(void)
+{
+	double	now;
+	size_t	i;
+
+	for (i = 0; i < LOG_KINDS; i++)
+		if (log_kinds[i].lk_held > 0) {
+			now = log_now();
+			if (now - log_kinds[i].lk_start >= LOG_WINDOW)
+				log_held(&log_kinds[i], now);
+		}
+}
+
+/* A window ends: one line for what it held back, if anything. */
+static void
+log_held(struct log_kind *lk, double now)
+{
+	char	msg[300], line[400];
+	size_t	len;
+
+	if (lk->lk_held > 0) {
+		snprintf(msg, sizeof(msg), "%lu more like this in %.0fs, not "
+		    "logged: %s", lk->lk_held, now - lk->lk_start <
+		    LOG_WINDOW ? now - lk->lk_start : LOG_WINDOW,
+		    lk->lk_example);
+		len = log_format(line, sizeof(line), LOG_LVL_WARNING, msg);
+		log_emit(line, len);
+	}
+	memset(lk, 0, sizeof(*lk));
+}
+
+static double
+log_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #define LOG_FN(fn, level, with_errno)		\

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd logging: one line per message on stderr, with a timestamp and
  * level, or with a <N> priority prefix when stderr is the journal.  After
  * log_init() a slow or absent reader never blocks the caller: lines wait
@@ -22,6 +24,7 @@ enum log_level {
 #define LOG_LVL_DEFAULT	LOG_LVL_INFO
 
 void	log_init(int);
+void	log_tick(void);
 int	log_flush(void);
 unsigned long long log_dropped_count(void);
 void	log_setlevel(int);

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The master: the running whole.  It holds the configuration, the
  * configured listeners and the programs; it turns signals and reaped
  * children into calls on the programs; it reloads and shuts down.
@@ -20,6 +22,7 @@
  */
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <sys/socket.h>
 
@@ -130,6 +133,7 @@ static void	adopt_listener(struct listener *, const struct sock_conf *);
 static void	release_listeners(struct listener **);
 static int	create_programs(void);
 static void	status_line(char *, size_t);
+static int	fds_fit(const struct config *, char *, size_t);
 static double	longest_stop_timeout(void);
 
 /*
@@ -141,10 +145,14 @@ static double	longest_stop_timeout(void);
 int
 master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 {
+	char	err[ERRBUF_LEN] = "";
+
 	config = cf;
 	verbosity = verbose;
 	hooks = *mh;
-	if ((socks = open_listeners(config, 1)) == NULL ||
+	if (fds_fit(cf, err, sizeof(err)) == -1)
+		log_errorx("%s", err);
+	if (err[0] != '\0' || (socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
 			free(config->cf_pidfile);	/* not ours */
@@ -504,6 +512,7 @@ after_wakeup(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	log_tick();
 	if (!dirty && slot_changes() == seen_changes)
 		return;
 	do {
@@ -730,6 +739,8 @@ upgrade_fds(int **keepp, size_t *np, int state_fd)
 			rc |= fds_add(keepp, np, w->w_ipc_io.fd);
 		if (ev_is_active(&w->w_exec_io))
 			rc |= fds_add(keepp, np, w->w_exec_io.fd);
+		if (w->w_notify != NULL)
+			rc |= fds_add(keepp, np, worker_notify_fd(w));
 	}
 	for (j = 0; (fd = sdlisten_get(j, &name)) != -1; j++)
 		rc |= fds_add(keepp, np, fd);
@@ -1029,7 +1040,15 @@ reload_start(void)
 	dirty = 1;
 	notify_reloading();
 	log_notice("reloading %s", config->cf_path);
-	if ((cf = config_load(config->cf_path, &errors)) == NULL) {
+	if ((cf = config_load(config->cf_path, &errors)) != NULL &&
+	    fds_fit(cf, rl.rl_error, sizeof(rl.rl_error)) == -1) {
+		log_errorx("reload failed: %s", rl.rl_error);
+		config_release(cf);
+		rl.rl_failed = 1;
+		reload_finish(0);
+		return;
+	}
+	if (cf == NULL) {
 		snprintf(rl.rl_error, sizeof(rl.rl_error), "%s",
 		    errors != NULL ? errors : "out of memory");
 		for (line = errors; line != NULL && *line != '\0';
@@ -1376,6 +1395,50 @@ create_programs(void)
 		tail = &p->p_next;
 	}
 	return 0;
+}
+
+/*
+ * Can cf run within clusterd's open-files limit?  Each worker costs the
+ * master its IPC channel, its exec-status pipe while it starts, its
+ * notify socket, and its slot's reuseport sockets, twice over during a
+ * rolling restart (old and new); on top come the listeners, and what
+ * libev, the log and the control socket use (16; control clients past
+ * the limit wait: accept pauses).  A file that cannot fit is refused
+ * with the numbers, rather than have workers fail to start one by one.
+ */
+static int
+fds_fit(const struct config *cf, char *err, size_t errlen)
+{
+	const struct sock_conf	*sc;
+	const struct prog_conf	*pc;
+	struct rlimit		 lim;
+	unsigned long long	 need = 16, workers = 0, per;
+	size_t			 i;
+	int			 n;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == -1 ||
+	    lim.rlim_cur == RLIM_INFINITY)
+		return 0;
+	for (sc = cf->cf_socks; sc != NULL; sc = sc->sc_next)
+		need++;
+	for (pc = cf->cf_progs; pc != NULL; pc = pc->pc_next) {
+		per = 1 + (pc->pc_ipc != IPC_NONE) +
+		    (pc->pc_ready == READY_NOTIFY);
+		for (i = 0; i < pc->pc_nsockets; i++) {
+			sc = config_find_socket(cf, pc->pc_sockets[i]);
+			per += sc != NULL && sc->sc_reuseport;
+		}
+		n = pc->pc_workers > 0 ? pc->pc_workers : cpu_available();
+		workers += (unsigned long long)n;
+		need += 2 * per * (unsigned long long)n;
+	}
+	if (need <= (unsigned long long)lim.rlim_cur)
+		return 0;
+	snprintf(err, errlen, "%llu workers need about %llu open files in "
+	    "clusterd, but its limit (RLIMIT_NOFILE) is %llu: raise "
+	    "LimitNOFILE= (or ulimit -n), or run fewer workers", workers,
+	    need, (unsigned long long)lim.rlim_cur);
+	return -1;
 }
 
 /* "web: 4/4 ready; api: ..." */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Listening sockets.  The master binds every socket once, before any
  * worker starts, and never accepts on them: the kernel hands connections
  * straight to the workers.  They stay blocking (as systemd passes them),

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Starting a worker: fork, then in the child a fixed checklist ending in
  * exec.  Whatever step fails, the child writes the step and errno to a
  * close-on-exec pipe and exits 127; the master reads the pipe and reports

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The state an upgrade carries across execve: what the running clusterd
  * knows that the configuration file does not say, written by the old
  * image to a memfd and read back by the new one (master.c does both).
@@ -29,6 +31,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "nodecl.h"
+#include "wnotify.h"
 
 static const char *life_names[ST_NSTATES] = {
 	[ST_STOPPED] = "stopped",
@@ -51,6 +55,7 @@ static const char *program_names[] = {
 static void	put(struct strbuf *, const char *, const char *);
 static void	put_bytes(struct strbuf *, const char *, const char *,
 		    size_t);
+static void	put_nodecl(struct strbuf *, const struct nodecl *);
 static void	write_slot(struct strbuf *, const struct slot *, int);
 static void	write_worker(struct strbuf *, const struct slot *, int,
 		    const struct worker *, const char *);
@@ -164,7 +169,27 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 	put(sb, "text", w->w_text);
 	if (w->w_ipc_len > 0)
 		put_bytes(sb, "ipcbuf", w->w_ipc_buf, w->w_ipc_len);
+	if (w->w_nodecl != NULL)
+		put_nodecl(sb, w->w_nodecl);
+	if (w->w_notify != NULL)
+		strbuf_printf(sb, " notify=%d", w->w_notify->wn_io.fd);
 	strbuf_printf(sb, "\n");
+}
+
+/* A node-cluster channel's state: sequence numbers, keys, the queue. */
+static void
+put_nodecl(struct strbuf *sb, const struct nodecl *nc)
+{
+	size_t	 len = nodecl_save(nc, NULL, 0);
+	char	*text;
+
+	if ((text = malloc(len + 1)) == NULL) {
+		sb->sb_oom = 1;
+		return;
+	}
+	nodecl_save(nc, text, len + 1);
+	put_bytes(sb, "nodecl", text, len);
+	free(text);
 }
 
 /* " key=VALUE", the value escaped. */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The process record of a worker: fork it (spawn.c) with its IPC channel
  * (ipc.c), watch its exec-status pipe, find it by pid when it is reaped,
  * signal it or its process group, free it.
@@ -199,6 +201,39 @@ worker_notify_news(void *arg, const struct wnotify_msg *m)
 		    w->w_conf->pc_name, w->w_index, (long)w->w_pid);
 	if (m->wm_ready)
 		w->w_cb(w, WE_MESSAGE, WM_NOTIFY_READY, "");
+}
+
+/* For an upgrade: the notify socket's descriptor. */
+int
+worker_notify_fd(const struct worker *w)
+{
+	return w->w_notify != NULL ? w->w_notify->wn_io.fd : -1;
+}
+
+/*
+ * An upgrade: the notify socket the old image opened for this worker,
+ * at fd.  -1 (logged) if it is not one; the worker's READY=1 and other
+ * messages are then not heard.
+ */
+int
+worker_notify_adopt(struct worker *w, int fd)
+{
+	char	label[96], err[ERRBUF_LEN];
+
+	snprintf(label, sizeof(label), "%s[%d]", w->w_conf->pc_name,
+	    w->w_index);
+	if ((w->w_notify = calloc(1, sizeof(*w->w_notify))) == NULL ||
+	    wnotify_adopt(w->w_notify, fd, label, worker_notify_news, w, err,
+	    sizeof(err)) == -1) {
+		log_warnx("upgrade: %s", w->w_notify != NULL ? err :
+		    strerror(errno));
+		free(w->w_notify);
+		w->w_notify = NULL;
+		close(fd);
+		return -1;
+	}
+	wnotify_start(w->w_notify, w->w_pid);
+	return 0;
 }
 
 /* The notify socket goes with the record. */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests for src/config.c: a full file field by field, defaults,
  * continuation lines, paths, and a table of bad files with the exact
  * first error each must produce.  Each test runs in a fresh temporary

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests: reloads, rolling restarts, scaling, sd_notify and
  * graceful shutdown, seen from outside (SPEC sections 6, 7 and 9).
  *

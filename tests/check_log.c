@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the log format: a timestamp and level on a terminal or a
  * file, a <N> priority prefix alone when stderr is the journal; and of
  * the policy for a stderr nobody reads: never block, keep a bounded

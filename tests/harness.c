@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration-test harness; see harness.h.
  */
 
@@ -1557,4 +1559,34 @@ h_notify_recv(int fd, char *buf, size_t len, int ms)
 		return 0;
 	buf[n] = '\0';
 	return 1;
+}
+
+/*
+ * Signal the reporter that wrote r from inside a PID namespace: its
+ * reported pid is the one inside, matched through NSpid in /proc.
+ */
+void
+h_kill_in_namespace(const struct h_report *r, int sig)
+{
+	pid_t		 pids[64];
+	int		 n, i;
+	char		 path[64], want[64], *st;
+
+	n = h_marked_pids(pids, 64);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pids[i]);
+		if ((st = h_read_file(path)) == NULL)
+			continue;
+		snprintf(want, sizeof(want), "NSpid:\t%ld\t%ld\n",
+		    (long)pids[i], (long)r->r_pid);
+		if (strstr(st, "Name:\treporter") != NULL &&
+		    strstr(st, want) != NULL) {
+			free(st);
+			H_ASSERT(kill(pids[i], sig) == 0, "kill %ld",
+			    (long)pids[i]);
+			return;
+		}
+		free(st);
+	}
+	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
 }

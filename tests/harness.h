@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration-test harness: run the real clusterd from the outside, with
  * tiny workers (tests/workers) that report what they see.
  *
@@ -173,6 +175,7 @@ int		 h_fd_count(pid_t);
 long		 h_rss_kib(pid_t);
 int		 h_notify_open(const char *);
 int		 h_notify_recv(int, char *, size_t, int);
+void		 h_kill_in_namespace(const struct h_report *, int);
 
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);

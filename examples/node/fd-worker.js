@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fd-worker.js - a Node.js HTTP worker for clusterd(8) that serves the
  * socket it finds at CLUSTERD_FD_WEB (conf/node-fd.ini).
  *

@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * handle-worker.js - a Node.js worker written for a hand-rolled master,
  * run unchanged under clusterd(8).
  *

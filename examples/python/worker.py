@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """worker.py - a Python HTTP worker for clusterd(8) (conf/python.ini).
 
 It binds nothing: it serves the listening socket clusterd passed at

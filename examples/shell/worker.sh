@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+#
 # worker.sh - a shell worker for clusterd(8) (conf/shell.ini).
 #
 # It serves nothing; it shows the IPC channel at its simplest: one bare

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A fake of worker.c: "spawning" makes a record with a made-up pid and
  * no process; signals are written down; a test reports exits, execs and
  * messages through the same callback worker.c would call.
@@ -270,4 +272,19 @@ void
 worker_notify_close(struct worker *w)
 {
 	(void)w;
+}
+
+int
+worker_notify_adopt(struct worker *w, int fd)
+{
+	(void)w;
+	(void)fd;
+	return -1;
+}
+
+int
+worker_notify_fd(const struct worker *w)
+{
+	(void)w;
+	return -1;
 }

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * ipcworker: a test worker that talks to clusterd over its IPC channel as
  * its environment tells it, and appends what it does to
  * $REPORT_DIR/events.<CLUSTERD_PROGRAM> ("PID SLOT EVENT MS" lines, MS

@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * node-app.js - a Node.js app for the node-cluster tests: an ordinary
  * http (or https) server that calls listen() as any app does and never
  * touches clusterd's variables, so what it gets is what Node's cluster

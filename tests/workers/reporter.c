@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * reporter - a test worker for the integration tests.
  *
  * At start it writes what it sees (ids, process group, signal mask,
