@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 upgrade.py - upgrades clusterd in place again and again, and measures how
 long its control socket went unanswered each time.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests: upgrading clusterd itself in place (SPEC section 10,
  * issue 13), seen from outside.
  *

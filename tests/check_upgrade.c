@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of what an upgrade carries and checks: the state format
  * (state.c) written and read back through a memfd, and the checks the
  * new image makes of each descriptor it is handed before it adopts it

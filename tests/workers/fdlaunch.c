@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fdlaunch - does what systemd does when it starts a service again with
  * the descriptors of its file descriptor store: the listening sockets at
  * fd 3, 4, ... and LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (its own pid,

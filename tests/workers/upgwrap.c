@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * upgwrap - stands in for the new clusterd binary in the upgrade tests,
  * to make the moments of an upgrade last long enough to act in them.
  *
