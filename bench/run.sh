@@ -369,7 +369,7 @@ spread()
 	row "(d) 4 workers, reuseport = yes" "$SPREAD"
 }
 
-# (e) upgrades of clusterd itself under wrk load: a new release renamed
+# (f) upgrades of clusterd itself under wrk load: a new release renamed
 # over the binary clusterd runs from, then SIGUSR2, UPG_COUNT times;
 # bench/upgrade.py does that and polls {"cmd":"status"} meanwhile.  Then
 # the same without load.
@@ -422,16 +422,34 @@ EOF
 	bad=$(wrk_failed "$DIR/wrk.out")
 	get() { echo "$up" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 	iget() { echo "$idle" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-	row "(e) upgrade under load: requests" "$req ($(wrk_field "$DIR/wrk.out" rps)/s)"
-	row "(e) SIGUSR2 sent / upgrades done / failed" "$UPG_COUNT / $done_n / $failed_n"
-	row "(e) upgrade: failed requests" "$bad (connect $(wrk_field "$DIR/wrk.out" connect), read $(wrk_field "$DIR/wrk.out" read), write $(wrk_field "$DIR/wrk.out" write), timeout $(wrk_field "$DIR/wrk.out" timeout), non-2xx $(wrk_field "$DIR/wrk.out" non2xx))"
-	row "(e) control socket silent during an upgrade" "median $(get median_ms) ms, min-max $(get min_ms)-$(get max_ms) ms (each: $(get gaps_ms); status every ${UPG_POLL_MS} ms; $(get baseline_ms) ms without an upgrade)"
-	row "(e) status requests cut by an upgrade" "$(get cut) of $(($(get answers) + $(get cut)))"
-	row "(e) no image running (log: executing to upgraded)" "median $(get window_median_ms) ms, min-max $(get window_min_ms)-$(get window_max_ms) ms"
-	row "(e) the same, without load: silent" "median $(iget median_ms) ms, min-max $(iget min_ms)-$(iget max_ms) ms (each: $(iget gaps_ms); $(iget baseline_ms) ms without an upgrade)"
-	row "(e) without load: status requests cut" "$(iget cut) of $(($(iget answers) + $(iget cut)))"
-	row "(e) without load: no image running" "median $(iget window_median_ms) ms, min-max $(iget window_min_ms)-$(iget window_max_ms) ms"
+	row "(f) upgrade under load: requests" "$req ($(wrk_field "$DIR/wrk.out" rps)/s)"
+	row "(f) SIGUSR2 sent / upgrades done / failed" "$UPG_COUNT / $done_n / $failed_n"
+	row "(f) upgrade: failed requests" "$bad (connect $(wrk_field "$DIR/wrk.out" connect), read $(wrk_field "$DIR/wrk.out" read), write $(wrk_field "$DIR/wrk.out" write), timeout $(wrk_field "$DIR/wrk.out" timeout), non-2xx $(wrk_field "$DIR/wrk.out" non2xx))"
+	row "(f) control socket silent during an upgrade" "median $(get median_ms) ms, min-max $(get min_ms)-$(get max_ms) ms (each: $(get gaps_ms); status every ${UPG_POLL_MS} ms; $(get baseline_ms) ms without an upgrade)"
+	row "(f) status requests cut by an upgrade" "$(get cut) of $(($(get answers) + $(get cut)))"
+	row "(f) no image running (log: executing to upgraded)" "median $(get window_median_ms) ms, min-max $(get window_min_ms)-$(get window_max_ms) ms"
+	row "(f) the same, without load: silent" "median $(iget median_ms) ms, min-max $(iget min_ms)-$(iget max_ms) ms (each: $(iget gaps_ms); $(iget baseline_ms) ms without an upgrade)"
+	row "(f) without load: status requests cut" "$(iget cut) of $(($(iget answers) + $(iget cut)))"
+	row "(f) without load: no image running" "median $(iget window_median_ms) ms, min-max $(iget window_min_ms)-$(iget window_max_ms) ms"
 	[ "$bad" -eq 0 ] && [ "$done_n" -eq "$UPG_COUNT" ] || FAILED=1
+}
+
+# (e) Node.js: the same plain app under clusterd node-cluster, Node's
+# own cluster primary and PM2 cluster mode (bench/nodebench.py).
+node_section()
+{
+	if ! command -v node >/dev/null 2>&1; then
+		row "(e) Node.js" "skipped: node is not installed"
+		return
+	fi
+	LOAD_SECS=$LOAD_SECS HUP_EVERY=$HUP_EVERY TPUT_SECS=$TPUT_SECS \
+	    SPREAD_SECS=$SPREAD_SECS WRK_ARGS=$WRK_ARGS \
+	    "$PY" "$HERE/nodebench.py" "$B" "$RESULTS"
+	case $? in
+	0)	;;
+	1)	FAILED=1 ;;
+	*)	die "the Node section could not run" ;;
+	esac
 }
 
 echo "clusterd benchmark: $CLUSTERD, $(nproc) CPUs, wrk $WRK_ARGS"
@@ -442,6 +460,7 @@ graceful_term
 idle_cost
 request_path
 spread
+node_section
 upgrade_under_load
 echo
 cat "$RESULTS"

@@ -713,7 +713,7 @@ ipc_bad(struct worker *w, const char *why)
 	if (w->w_ipc_bad == IPC_BAD_LOGGED)
 		log_warnx("%s[%d] (pid %ld): further bad IPC messages are "
 		    "not logged", name, slot, pid);
-	if (w->w_ipc_bad == IPC_BAD_MAX)
+	if (w->w_ipc_bad == IPC_BAD_MAX && !node_channel(w))
 		log_warnx("%s[%d] (pid %ld): %d bad IPC messages: closing "
 		    "its channel", name, slot, pid, IPC_BAD_MAX);
 }
