@@ -174,7 +174,8 @@ FUZZ_SECONDS ?= 60
 FB	 = build/fuzz
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 $(FUZZ_SAN) -MMD -MP
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DCLUSTERD_VERSION=\"$(VERSION)\" $(WARN) -g \
+	      -O1 $(FUZZ_SAN) -MMD -MP
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_OBJS = $(patsubst src/%.c,$(FB)/src/%.o,\

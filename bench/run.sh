@@ -25,6 +25,9 @@ TERM_SECS=${TERM_SECS:-6}	# the graceful-shutdown run, at most
 IDLE_SECS=${IDLE_SECS:-5}
 TPUT_SECS=${TPUT_SECS:-5}	# each throughput run
 SPREAD_SECS=${SPREAD_SECS:-3}	# each spread run
+UPG_COUNT=${UPG_COUNT:-5}	# upgrades under load
+UPG_EVERY=${UPG_EVERY:-1.5}	# seconds between them
+UPG_POLL_MS=${UPG_POLL_MS:-5}	# a status request this often
 WRK_ARGS=${WRK_ARGS:--t2 -c32}
 
 for tool in wrk "$PY" systemd-socket-activate; do
@@ -366,6 +369,89 @@ spread()
 	row "(d) 4 workers, reuseport = yes" "$SPREAD"
 }
 
+# (f) upgrades of clusterd itself under wrk load: a new release renamed
+# over the binary clusterd runs from, then SIGUSR2, UPG_COUNT times;
+# bench/upgrade.py does that and polls {"cmd":"status"} meanwhile.  Then
+# the same without load.
+upgrades()
+{
+	"$PY" "$HERE/upgrade.py" "$DIR/ctl.sock" "$DPID" "$DIR/log" \
+	    "$DIR/bin/clusterd" "$CLUSTERD" "$UPG_COUNT" "$UPG_EVERY" \
+	    "$UPG_POLL_MS"
+}
+
+upgrade_under_load()
+{
+	port=$(free_port)
+	mkdir -p "$DIR/bin"
+	cp "$CLUSTERD" "$DIR/bin/clusterd"
+	cat >"$DIR/upgrade.ini" <<EOF
+[clusterd]
+control = $DIR/ctl.sock
+
+[socket:web]
+listen = 127.0.0.1:$port
+backlog = 1024
+
+[program:hello]
+command = $HELLO
+workers = 2
+sockets = web
+ready = auto
+min_uptime = 300ms
+stdout = null
+stderr = null
+EOF
+	: >"$DIR/log"
+	"$DIR/bin/clusterd" -c "$DIR/upgrade.ini" 2>"$DIR/log" >/dev/null &
+	DPID=$!
+	track $DPID
+	wait_log "started:" 1 15 || die "clusterd (upgrade) did not start"
+	wait_port "$port" 10 || die "hello does not answer on port $port"
+	secs=$(awk -v n="$UPG_COUNT" -v e="$UPG_EVERY" \
+	    'BEGIN { printf "%d", n * e + 4 }')
+	run_wrk "$DIR/wrk.out" "$secs" "$port"
+	up=$(upgrades) || die "upgrade.py: $up"
+	wait_pid $WPID $((secs + 40)) || die "wrk did not finish"
+	done_n=$(grep -c "upgraded: " "$DIR/log")
+	idle=$(upgrades) || die "upgrade.py: $idle"
+	failed_n=$(grep -c "upgrade failed" "$DIR/log")
+	stop_pid $DPID
+	req=$(wrk_field "$DIR/wrk.out" requests)
+	[ "$req" = "?" ] && die "wrk: $(cat "$DIR/wrk.out")"
+	bad=$(wrk_failed "$DIR/wrk.out")
+	get() { echo "$up" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	iget() { echo "$idle" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	row "(f) upgrade under load: requests" "$req ($(wrk_field "$DIR/wrk.out" rps)/s)"
+	row "(f) SIGUSR2 sent / upgrades done / failed" "$UPG_COUNT / $done_n / $failed_n"
+	row "(f) upgrade: failed requests" "$bad (connect $(wrk_field "$DIR/wrk.out" connect), read $(wrk_field "$DIR/wrk.out" read), write $(wrk_field "$DIR/wrk.out" write), timeout $(wrk_field "$DIR/wrk.out" timeout), non-2xx $(wrk_field "$DIR/wrk.out" non2xx))"
+	row "(f) control socket silent during an upgrade" "median $(get median_ms) ms, min-max $(get min_ms)-$(get max_ms) ms (each: $(get gaps_ms); status every ${UPG_POLL_MS} ms; $(get baseline_ms) ms without an upgrade)"
+	row "(f) status requests cut by an upgrade" "$(get cut) of $(($(get answers) + $(get cut)))"
+	row "(f) no image running (log: executing to upgraded)" "median $(get window_median_ms) ms, min-max $(get window_min_ms)-$(get window_max_ms) ms"
+	row "(f) the same, without load: silent" "median $(iget median_ms) ms, min-max $(iget min_ms)-$(iget max_ms) ms (each: $(iget gaps_ms); $(iget baseline_ms) ms without an upgrade)"
+	row "(f) without load: status requests cut" "$(iget cut) of $(($(iget answers) + $(iget cut)))"
+	row "(f) without load: no image running" "median $(iget window_median_ms) ms, min-max $(iget window_min_ms)-$(iget window_max_ms) ms"
+	[ "$bad" -eq 0 ] && [ "$done_n" -eq "$UPG_COUNT" ] || FAILED=1
+}
+
+# (e) Node.js: the same plain app under clusterd node-cluster, Node's
+# own cluster primary and PM2 cluster mode (bench/nodebench.py).
+node_section()
+{
+	if ! command -v node >/dev/null 2>&1; then
+		row "(e) Node.js" "skipped: node is not installed"
+		return
+	fi
+	LOAD_SECS=$LOAD_SECS HUP_EVERY=$HUP_EVERY TPUT_SECS=$TPUT_SECS \
+	    SPREAD_SECS=$SPREAD_SECS WRK_ARGS=$WRK_ARGS \
+	    "$PY" "$HERE/nodebench.py" "$B" "$RESULTS"
+	case $? in
+	0)	;;
+	1)	FAILED=1 ;;
+	*)	die "the Node section could not run" ;;
+	esac
+}
+
 echo "clusterd benchmark: $CLUSTERD, $(nproc) CPUs, wrk $WRK_ARGS"
 zero_downtime "keep-alive, SIGHUP every ${HUP_EVERY}s"
 zero_downtime "Connection: close, SIGHUP every ${HUP_EVERY}s" \
@@ -374,6 +460,8 @@ graceful_term
 idle_cost
 request_path
 spread
+node_section
+upgrade_under_load
 echo
 cat "$RESULTS"
 echo

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 soak.py - soak and fault runs of clusterd, from the outside (make soak).
 

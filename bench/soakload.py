@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 soakload.py - HTTP load for bench/soak.py that remembers every failure.
 

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * spawnloop - the baseline of bench/soak.py's 1000-worker run: start N
  * copies of a worker with a plain fork/exec loop, as a supervisor with
  * nothing else to do would, and time it.

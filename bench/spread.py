@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-"""spread.py PORT SECONDS CONNS: how evenly connections reach the workers.
+"""spread.py PORT SECONDS CONNS [PATTERN]: how evenly connections reach
+the workers.
 
 CONNS client threads open a new connection per request for SECONDS and
-count which worker answered (the reporter test worker replies
-"hello pid=P worker=K").  Prints: requests, per-worker counts, and the
+count which worker answered: the first group of the regular expression
+PATTERN in the reply (default "worker=(\d+)": the reporter test worker
+replies "hello pid=P worker=K"; "pid (\d+)" for the Node apps).
+Prints: requests, per-worker counts, and the
 coefficient of variation (stddev / mean; 0 is perfectly even).
 """
 import collections
@@ -16,6 +19,8 @@ import threading
 import time
 
 port, secs, conns = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+pattern = re.compile((sys.argv[4] if len(sys.argv) > 4 else
+                      r"worker=(\d+)").encode())
 counts = collections.Counter()
 errors = 0
 lock = threading.Lock()
@@ -37,7 +42,7 @@ def client():
                     break
                 data += chunk
             s.close()
-            m = re.search(rb"worker=(\d+)", data)
+            m = pattern.search(data)
             if m:
                 local[int(m.group(1))] += 1
             else:

@@ -102,8 +102,12 @@ zcat "$root/usr/share/man/man8/clusterd.8.gz" |
 # build flags: not required.
 hardening-check --nocfprotection "$root/usr/sbin/clusterd" \
     "$root/usr/bin/clusterctl" || fail "hardening-check"
-"$root/usr/sbin/clusterd" -t -c \
-    "$root/usr/share/doc/clusterd/examples/container/app.ini" ||
+# clusterd -t also checks that the worker's binary is there, which it is
+# only inside the image: the copy checked here runs /bin/true instead.
+sed 's|^command = .*|command = /bin/true|' \
+    "$root/usr/share/doc/clusterd/examples/container/app.ini" \
+    >"$root/app.ini"
+"$root/usr/sbin/clusterd" -t -c "$root/app.ini" ||
     fail "the container's app.ini does not pass clusterd -t"
 
 echo "== $deb: pkg-config"

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The configuration reader's own types, shared by its four files and
  * nothing else:
  *

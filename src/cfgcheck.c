@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * What no single line of the configuration can tell, once every file is
  * read: defaults that depend on other keys, required keys, and the
  * combinations of keys that cannot work.  Each error names the key whose
@@ -85,6 +87,7 @@ static void
 check_sockets(struct cfg_parse *cp, const struct section *s)
 {
 	const struct prog_conf	*pc = s->s_obj;
+	const struct sock_conf	*sc;
 	int			 k = KEY_IDX(s, "sockets");
 	char			 msg[ERRBUF_LEN];
 	size_t			 i;
@@ -92,10 +95,20 @@ check_sockets(struct cfg_parse *cp, const struct section *s)
 	if (s->s_bad[k])
 		return;
 	for (i = 0; i < pc->pc_nsockets; i++) {
-		if (cfgkeys_socket(cp->cp_cfg, pc->pc_sockets[i]) != NULL)
+		sc = cfgkeys_socket(cp->cp_cfg, pc->pc_sockets[i]);
+		if (sc == NULL)
+			snprintf(msg, sizeof(msg), "there is no [socket:%s] "
+			    "section", pc->pc_sockets[i]);
+		else if ((pc->pc_compat & COMPAT_SERVER_STARTER) &&
+		    sc->sc_addr.la_kind == ADDR_UNIX &&
+		    strpbrk(sc->sc_addr.la_path, ";=") != NULL)
+			snprintf(msg, sizeof(msg), "with compat = "
+			    "server-starter, the path of [socket:%s] (%s) "
+			    "cannot hold ';' or '=': Server::Starter's clients "
+			    "split SERVER_STARTER_PORT on them",
+			    sc->sc_name, sc->sc_addr.la_path);
+		else
 			continue;
-		snprintf(msg, sizeof(msg), "there is no [socket:%s] section",
-		    pc->pc_sockets[i]);
 		cfgread_key_error(cp, s, k, s->s_seen[k], msg);
 	}
 }
@@ -226,15 +239,31 @@ section_of(const struct cfg_parse *cp, const struct prog_conf *pc)
 	return NULL;
 }
 
-/* The program whose node_handle sends socket sc, other than not, or NULL. */
+/* Does program pc hand socket sc to Node.js (node_handle, node-cluster)? */
+static int
+node_hands_out(const struct prog_conf *pc, const struct sock_conf *sc)
+{
+	size_t	i;
+
+	if (pc->pc_node_socket != NULL &&
+	    strcmp(pc->pc_node_socket, sc->sc_name) == 0)
+		return 1;
+	if (pc->pc_ipc != IPC_NODE_CLUSTER)
+		return 0;
+	for (i = 0; i < pc->pc_nsockets; i++)
+		if (strcmp(pc->pc_sockets[i], sc->sc_name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first program that hands socket sc to Node.js, or NULL. */
 static const struct prog_conf *
 node_handle_user(const struct config *cfg, const struct sock_conf *sc)
 {
 	const struct prog_conf	*pc;
 
 	for (pc = cfg->cf_progs; pc != NULL; pc = pc->pc_next)
-		if (pc->pc_node_socket != NULL &&
-		    strcmp(pc->pc_node_socket, sc->sc_name) == 0)
+		if (node_hands_out(pc, sc))
 			return pc;
 	return NULL;
 }
@@ -261,17 +290,17 @@ check_node_handle_sharing(struct cfg_parse *cp)
 			sc = cfgkeys_socket(cfg, pc->pc_sockets[i]);
 			if (sc == NULL || sc->sc_reuseport ||
 			    (nh = node_handle_user(cfg, sc)) == NULL ||
-			    (pc->pc_node_socket != NULL &&
-			    strcmp(pc->pc_node_socket, sc->sc_name) == 0) ||
+			    node_hands_out(pc, sc) ||
 			    (s = section_of(cp, pc)) == NULL)
 				continue;
 			snprintf(msg, sizeof(msg), "socket %s is also sent by "
-			    "[program:%s]'s node_handle, which makes it "
-			    "non-blocking for every process holding it, so a "
-			    "blocking accept() here would fail with EAGAIN: "
-			    "give this program a [socket:] of its own, or set "
-			    "reuseport = yes on [socket:%s]", sc->sc_name,
-			    nh->pc_name, sc->sc_name);
+			    "[program:%s]'s %s, which makes it non-blocking "
+			    "for every process holding it, so a blocking "
+			    "accept() here would fail with EAGAIN: give this "
+			    "program a [socket:] of its own, or set reuseport = "
+			    "yes on [socket:%s]", sc->sc_name, nh->pc_name,
+			    nh->pc_node_socket != NULL ? "node_handle" :
+			    "ipc = node-cluster", sc->sc_name);
 			cfgread_key_error(cp, s, KEY_IDX(s, "sockets"),
 			    key_line(s, KEY_IDX(s, "sockets")), msg);
 		}

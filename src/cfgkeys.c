@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The keys of each section type, one table per type: name, setter, where
  * the value goes, bounds and default; and one setter per type of value.
  * Setters are pure but for user and group look-ups: each writes its

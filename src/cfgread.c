@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Reading one file of the configuration into sections and values.
  *
  * inih splits the file into sections and KEY = VALUE pairs, but the

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterctl - control a running clusterd through its control socket.
  *
  * One JSON request line; clusterd answers with one JSON line or, for an

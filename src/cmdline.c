@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd's command line: options, usage, and loading the configuration
  * file as the command line asked (errors to stderr, exit 1).
  */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Other supervisors' dialects, so that workers written for them run
  * unchanged (compat = einhorn, server-starter).  The formats are those of
  * einhorn's lib/einhorn/command.rb (prepare_child_environment) and

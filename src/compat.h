@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * compat.h - other supervisors' dialects (compat = einhorn,
  * server-starter): the variables that announce a worker's sockets the way
  * einhorn and Server::Starter's start_server do, and einhorn's worker:ack

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Loading the configuration: the main file, the files it includes and
  * the env files its programs name, into one struct config; and the
  * checks of -t that look at the file system the workers will run in.

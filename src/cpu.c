@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * workers = auto: the number of CPUs this process may really use.  The
  * host's CPU count is wrong in a container or a systemd slice: the
  * affinity mask and a cgroup v2 cpu.max quota both cut it down.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The control socket: the transport of clusterctl's requests.  One JSON
  * request line per connection; the answer is one JSON line, or, for an
  * operation the client waits for, progress lines and then that one

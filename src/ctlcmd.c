@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The control socket's commands: what each request does to the master
  * and its programs, and the JSON lines that answer it.  The transport
  * (ctl.c) hands a parsed request here and writes out what comes back.

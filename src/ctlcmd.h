@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * ctlcmd.c: the control socket's commands (the transport is ctl.c).
  */
 

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The control protocol's commands and request lines, for both ends:
  * one JSON object per line, {"cmd":NAME, ...}, documented in
  * clusterctl(1).  ctlproto_build() is clusterctl's side, ctlproto_parse()

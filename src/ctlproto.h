@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The control protocol, shared by clusterd (ctl.c) and clusterctl: its
  * commands, its limits, and the request line each side writes or reads.
  * Pure: no I/O, no logging.

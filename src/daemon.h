@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd - a supervisor for pre-forked network servers.
  *
  * The types every module sees: the parsed configuration, the open
@@ -73,6 +75,13 @@ struct output_conf {
 	enum output_mode	 o_mode;
 	char			*o_path;	/* OUTPUT_FILE, absolute */
 };
+
+/*
+ * The syslog priority of a worker's line that says none (<N>), in a
+ * journal stream and when captured: info for stdout, err for stderr.
+ */
+#define PRIO_STDOUT		6
+#define PRIO_STDERR		3
 
 struct sock_conf {
 	struct sock_conf	*sc_next;
@@ -206,6 +215,9 @@ struct listener {
 					   its own listening socket */
 	int			 l_fd;
 	int			 l_refs;	/* the master's list, bindings */
+	char			*l_node_data;	/* node-cluster: the first data
+						   a worker's listen() sent (TLS
+						   ticket keys), for every one */
 	dev_t			 l_dev;		/* unix: the socket file bound, */
 	ino_t			 l_ino;		/* told from anything put there */
 };
@@ -258,6 +270,7 @@ enum worker_msg {
 	WM_SUICIDE		/* "replace me", exitedAfterDisconnect */
 };
 
+struct capture;
 struct nodecl;
 struct nodecl_sock;
 struct sock_desc;
@@ -317,8 +330,11 @@ struct worker {
 	struct nodecl		*w_nodecl;	/* node-cluster's state */
 	struct nodecl_sock	*w_nsocks;	/* its sockets, for queryServer */
 	struct sock_desc	*w_nsockdesc;	/* their addresses */
+	struct listener		**w_nlisteners;	/* and listeners, held */
 	size_t			 w_nnsocks;
 	struct wnotify		*w_notify;	/* ready = notify: its socket */
+	struct capture		*w_out;		/* stdout = capture: its pipe */
+	struct capture		*w_err;		/* stderr = capture: its own */
 	char			 w_text[256];	/* last status text */
 
 	/* slot.c's */
@@ -442,6 +458,9 @@ struct spawn_req {
 	unsigned		 sr_generation;	/* Server::Starter's */
 	int			 sr_einhorn_index; /* EINHORN_CHILD_INDEX */
 	const char		*sr_notify;	/* NOTIFY_SOCKET, or NULL */
+	int			 sr_capture[2];	/* stdout, stderr = capture:
+					   the pipes' write ends (worker.c
+					   sets them; -1 otherwise) */
 };
 
 /* What a line on the IPC channel asks for. */
@@ -573,11 +592,30 @@ double		 timer_left(const struct timer *);
 enum ipc_kind	 ipc_classify(const char *, size_t, char *, size_t, char *,
 		    size_t);
 int		 ipc_open(struct worker *, const struct spawn_req *, int *);
-int		 ipc_adopt(struct worker *, int, const char *, size_t, int);
+int		 ipc_adopt(struct worker *, const struct spawn_req *, int,
+		    const char *, size_t, int);
+int		 ipc_adopt_nodecl(struct worker *, const char *, size_t);
 int		 ipc_disconnect(struct worker *);
 void		 ipc_close_unstarted(struct worker *);
 void		 ipc_started(struct worker *, int, int);
 void		 ipc_close(struct worker *);
+
+/* journal.c: journal streams of the workers' own. */
+int		 journal_available(const char *);
+int		 journal_stream_open(const char *, int);
+
+/* capture.c: workers' output read by the master, logged line by line. */
+struct capture	*capture_open(const char *, int, int, int *);
+void		 capture_start(struct capture *);
+void		 capture_read(struct capture *);
+void		 capture_close(struct capture *);
+struct capture	*capture_adopt(const char *, int, int, int, const char *,
+		    size_t, int);
+int		 capture_fd(const struct capture *);
+const char	*capture_pending(const struct capture *, size_t *, int *);
+int		 capture_pipes(const struct prog_conf *);
+void		 capture_finish_detached(void);
+void		 capture_close_all(void);
 
 /* env.c */
 char		**env_build(const struct spawn_req *, pid_t, int, char **);
@@ -646,12 +684,16 @@ struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
 struct worker	*worker_adopt(const struct spawn_req *, pid_t, double,
 		    worker_cb, struct slot *, int);
 int		 worker_adopt_cgroup(struct worker *, const char *);
+void		 worker_adopt_output(struct worker *,
+		    const struct state_rec *);
 struct worker	*worker_first(void);
 int		 worker_reaped(pid_t, int);
 void		 worker_signal(struct worker *, int);
 void		 worker_signal_group(struct worker *, int);
 void		 worker_disconnect(struct worker *);
 void		 worker_notify_close(struct worker *);
+int		 worker_notify_fd(const struct worker *);
+int		 worker_notify_adopt(struct worker *, int);
 int		 worker_group_alive(const struct worker *);
 const char	*worker_group_name(const struct worker *);
 void		 worker_free(struct worker *);

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The environment a worker starts with: clusterd's own, less what systemd
  * addressed to clusterd itself and anything that would look like it came
  * from clusterd, plus the worker's variables, then the program's env

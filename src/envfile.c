@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * env_file: a file of variables in the syntax of systemd's
  * EnvironmentFile= (systemd.exec(5)), so that one file can serve a unit
  * and clusterd alike.  Pure: the caller reads the file and checks the

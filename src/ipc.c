@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The IPC channel between the master and one worker: a Unix stream
  * socketpair speaking newline-delimited JSON (Node.js's framing for
  * process.send) or bare words.  Whatever a worker writes on it stays that
@@ -44,6 +46,7 @@ static int	ipc_send_handle(struct worker *, const char *, int);
 static int	bare_word(const char *, size_t);
 static int	node_channel(const struct worker *);
 static int	node_sockets(struct worker *, const struct spawn_req *);
+static void	node_sockets_free(struct worker *);
 static void	node_line(struct worker *, char *, size_t);
 static void	node_event(struct worker *, const struct nodecl_result *);
 static void	ipc_writable(struct ev_loop *, ev_io *, int);
@@ -162,21 +165,27 @@ node_sockets(struct worker *w, const struct spawn_req *req)
 
 	ns = calloc(n + 1, sizeof(*ns));
 	sk = calloc(n + 1, sizeof(*sk));
+	w->w_nlisteners = calloc(n + 1, sizeof(*w->w_nlisteners));
 	w->w_nodecl = calloc(1, sizeof(*w->w_nodecl));
-	if (ns == NULL || sk == NULL || w->w_nodecl == NULL) {
+	if (ns == NULL || sk == NULL || w->w_nlisteners == NULL ||
+	    w->w_nodecl == NULL) {
 		log_warn("%s[%d]: node-cluster channel", pc->pc_name,
 		    req->sr_slot);
 		free(ns);
 		free(sk);
+		free(w->w_nlisteners);
 		free(w->w_nodecl);
+		w->w_nlisteners = NULL;
 		w->w_nodecl = NULL;
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		sock_hold(req->sr_socks[i]);
+		w->w_nlisteners[i] = req->sr_socks[i];
 		ns[i].ns_name = req->sr_socks[i]->l_name;
 		ns[i].ns_child_fd = 3 + (int)i;
-		ns[i].ns_fd = req->sr_fds[i];
-		if (sock_describe(req->sr_socks[i], req->sr_fds[i],
+		ns[i].ns_fd = req->sr_fds != NULL ? req->sr_fds[i] : -1;
+		if (sock_describe(req->sr_socks[i], ns[i].ns_fd,
 		    &sk[i]) == -1)
 			continue;
 		ns[i].ns_kind = sk[i].sk_unix ? NODECL_UNIX : NODECL_TCP;
@@ -213,8 +222,12 @@ ipc_started(struct worker *w, int child_fd, int node_fd)
  * messages.
  */
 int
-ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
+ipc_adopt(struct worker *w, const struct spawn_req *req, int fd,
+    const char *buf, size_t len, int bad)
 {
+	if (w->w_conf->pc_ipc == IPC_NODE_CLUSTER &&
+	    node_sockets(w, req) == -1)
+		return -1;
 	if (len > 0) {
 		if (len > IPC_LINE_MAX || (w->w_ipc_buf =
 		    malloc(IPC_LINE_MAX)) == NULL)
@@ -225,7 +238,33 @@ ipc_adopt(struct worker *w, int fd, const char *buf, size_t len, int bad)
 	w->w_ipc_bad = bad;
 	ev_io_init(&w->w_ipc_io, ipc_readable, fd, EV_READ);
 	w->w_ipc_io.data = w;
+	ev_io_init(&w->w_ipc_wio, ipc_writable, fd, EV_WRITE);
+	w->w_ipc_wio.data = w;
 	ev_io_start(EV_DEFAULT, &w->w_ipc_io);
+	return 0;
+}
+
+/*
+ * An upgrade: the node-cluster channel as the old image left it (its
+ * nodecl_save() text): sequence numbers, keys, what is queued.  What is
+ * queued goes out now.  -1 (logged) if it cannot be read: the channel
+ * then starts afresh, which a worker that asks for nothing more won't
+ * notice.
+ */
+int
+ipc_adopt_nodecl(struct worker *w, const char *text, size_t len)
+{
+	char	err[ERRBUF_LEN];
+
+	if (w->w_nodecl == NULL)
+		return -1;
+	nodecl_free(w->w_nodecl);
+	if (nodecl_restore(w->w_nodecl, text, len, err, sizeof(err)) == -1) {
+		log_warnx("%s[%d] (pid %ld): upgrade: its cluster channel: %s",
+		    w->w_conf->pc_name, w->w_index, (long)w->w_pid, err);
+		return -1;
+	}
+	ipc_flush(w);
 	return 0;
 }
 
@@ -237,11 +276,7 @@ ipc_close(struct worker *w)
 		free(w->w_nodecl);
 		w->w_nodecl = NULL;
 	}
-	free(w->w_nsocks);
-	free(w->w_nsockdesc);
-	w->w_nsocks = NULL;
-	w->w_nsockdesc = NULL;
-	w->w_nnsocks = 0;
+	node_sockets_free(w);
 	if (!ev_is_active(&w->w_ipc_io))
 		return;
 	ev_io_stop(EV_DEFAULT, &w->w_ipc_io);
@@ -262,10 +297,24 @@ ipc_close_unstarted(struct worker *w)
 		free(w->w_nodecl);
 		w->w_nodecl = NULL;
 	}
+	node_sockets_free(w);
+}
+
+/* What node_sockets() made, the listeners let go. */
+static void
+node_sockets_free(struct worker *w)
+{
+	size_t	i;
+
+	for (i = 0; w->w_nlisteners != NULL && i < w->w_nnsocks; i++)
+		sock_release(w->w_nlisteners[i]);
+	free(w->w_nlisteners);
 	free(w->w_nsocks);
 	free(w->w_nsockdesc);
+	w->w_nlisteners = NULL;
 	w->w_nsocks = NULL;
 	w->w_nsockdesc = NULL;
+	w->w_nnsocks = 0;
 }
 
 /*
@@ -576,13 +625,27 @@ app_line(struct worker *w, const char *line, size_t len)
 static void
 node_line(struct worker *w, char *line, size_t len)
 {
-	struct nodecl_result	r;
+	struct nodecl_result	 r;
+	struct listener		*l;
+	size_t			 i;
 
+	/*
+	 * As Node's own primary does, every worker of a socket gets the
+	 * data its first worker's listen() sent: one set of TLS ticket
+	 * keys, so a session resumes on whichever worker it lands.
+	 */
+	for (i = 0; i < w->w_nnsocks; i++)
+		w->w_nsocks[i].ns_data = w->w_nlisteners[i]->l_node_data;
 	if (nodecl_input(w->w_nodecl, line, len, w->w_nsocks, w->w_nnsocks,
 	    &r) == NODECL_APP)
 		app_line(w, r.nr_app, r.nr_applen);
 	else
 		node_event(w, &r);
+	if (r.nr_event == NODECL_SERVED && r.nr_socket >= 0 &&
+	    (size_t)r.nr_socket < w->w_nnsocks && r.nr_data != NULL &&
+	    (l = w->w_nlisteners[r.nr_socket])->l_node_data == NULL &&
+	    !(r.nr_datalen == 4 && memcmp(r.nr_data, "null", 4) == 0))
+		l->l_node_data = strndup(r.nr_data, r.nr_datalen);
 	ipc_flush(w);
 }
 
@@ -681,7 +744,7 @@ ipc_bad(struct worker *w, const char *why)
 	if (w->w_ipc_bad == IPC_BAD_LOGGED)
 		log_warnx("%s[%d] (pid %ld): further bad IPC messages are "
 		    "not logged", name, slot, pid);
-	if (w->w_ipc_bad == IPC_BAD_MAX)
+	if (w->w_ipc_bad == IPC_BAD_MAX && !node_channel(w))
 		log_warnx("%s[%d] (pid %ld): %d bad IPC messages: closing "
 		    "its channel", name, slot, pid, IPC_BAD_MAX);
 }

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A small, strict JSON reader for IPC messages, and the quoting needed to
  * write them.  Whole RFC 8259 grammar (objects, arrays, strings with every
  * escape, numbers, literals), valid UTF-8 only, bounded nesting; of the

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Logging to stderr.  Under systemd, when JOURNAL_STREAM names the device
  * and inode of our stderr, the journal adds its own timestamp: each line
  * then carries only a <N> syslog priority prefix.
@@ -11,6 +13,12 @@
  * reader has caught up.  fd 2 itself is left as it was: its open file
  * description is shared with every worker that inherits it, and making
  * it non-blocking would make their writes fail with EAGAIN.
+ *
+ * Workers' captured lines (log_line) take the same way, but their
+ * reader, capture.c, stops reading while log_congested() says the
+ * buffer is over half full and the reader is only slow: a worker that
+ * writes faster than our stderr drains is held up by its own pipe, and
+ * the other half of the buffer stays free for clusterd's own messages.
  */
 
 #include <sys/socket.h>
@@ -18,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +67,7 @@ static int		log_level = LOG_LVL_DEFAULT;
 static int		log_journal;
 static enum log_out	log_out = LOG_OUT_BLOCKING;
 static int		log_fd = STDERR_FILENO;
+static int		log_failing;	/* the last write failed, not EAGAIN */
 static char		log_pending[LOG_PENDING_MAX];
 static size_t		log_pending_off;	/* what waits: from here */
 static size_t		log_pending_len;	/* this many bytes */
@@ -75,11 +85,19 @@ static const struct {
 	[LOG_LVL_DEBUG] =	{ "debug", 7 },
 };
 
+/* Syslog priorities by name, for lines that come with their own. */
+static const char *prio_names[8] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
+};
+
 static int	stderr_is_journal(void);
 static void	log_output_open(void);
 static ssize_t	log_write(const char *, size_t);
 static void	log_emit(const char *, size_t);
 static size_t	log_format(char *, size_t, int, const char *);
+static size_t	log_format_text(char *, size_t, int, const char *,
+		    const char *, size_t);
+static void	log_result(ssize_t);
 static void	vlog(int, int, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 static int	log_burst(int, const char *);
@@ -146,6 +164,13 @@ stderr_is_journal(void)
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+/* Is our stderr the journal (as log_init() found it)? */
+int
+log_is_journal(void)
+{
+	return log_journal;
+}
+
 /*
  * How lines will leave: a pipe, FIFO or terminal through a descriptor of
  * our own on the same file (opening /proc/self/fd/2 gives a new open file
@@ -205,8 +230,16 @@ log_write(const char *buf, size_t len)
 		}
 		return n;
 	case LOG_OUT_POLL:
-		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
+			errno = EAGAIN;
 			return -1;
+		}
+		/*
+		 * A blocking pipe that polls writable has room for PIPE_BUF
+		 * bytes: no more, or the write could wait for the reader.
+		 */
+		if (len > PIPE_BUF)
+			len = PIPE_BUF;
 		/* FALLTHROUGH */
 	case LOG_OUT_FD:
 	case LOG_OUT_BLOCKING:
@@ -234,7 +267,9 @@ log_flush(void)
 		p = log_pending + log_pending_off;
 		eol = memchr(p, '\n', log_pending_len);
 		len = eol != NULL ? (size_t)(eol - p) + 1 : log_pending_len;
-		if ((n = log_write(p, len)) <= 0)
+		n = log_write(p, len);
+		log_result(n);
+		if (n <= 0)
 			return -1;
 		log_pending_off += (size_t)n;
 		log_pending_len -= (size_t)n;
@@ -257,6 +292,51 @@ log_keep(const char *buf, size_t len)
 	memcpy(log_pending + log_pending_off + log_pending_len, buf, len);
 	log_pending_len += len;
 	return 0;
+}
+
+/*
+ * After a write: is the output only slow (EAGAIN: its reader will catch
+ * up), or failing (EPIPE, EIO: waiting would not help)?
+ */
+static void
+log_result(ssize_t n)
+{
+	if (n >= 0)
+		log_failing = 0;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		log_failing = 1;
+}
+
+/*
+ * Do lines wait for a reader that is only slow?  Then log_wait_fd()
+ * becomes writable when it has read, and log_flush() writes them: the
+ * next message would, but there may be none for a while.  Never for a
+ * file (writes to it do not wait) or an output that fails (waiting does
+ * not help): there lines wait for the next message, then are dropped.
+ */
+int
+log_backlog(void)
+{
+	return log_out != LOG_OUT_BLOCKING && !log_failing &&
+	    log_pending_len > 0;
+}
+
+/*
+ * Should a caller that can wait hold its lines back?  Yes while more
+ * than half of the buffer waits for a reader that is slow; never where
+ * waiting would stall the caller for good (see log_backlog).
+ */
+int
+log_congested(void)
+{
+	return log_backlog() && log_pending_len > LOG_PENDING_MAX / 2;
+}
+
+/* What to poll for writing, while log_backlog(): then log_flush(). */
+int
+log_wait_fd(void)
+{
+	return log_fd;
 }
 
 /* Messages dropped since the last count was logged. */
@@ -287,8 +367,12 @@ log_emit(const char *line, size_t len)
 		log_keep(buf, notelen);
 		log_flush();
 	}
-	if (log_pending_len == 0 && (n = log_write(line, len)) < 0)
-		n = 0;
+	if (log_pending_len == 0) {
+		n = log_write(line, len);
+		log_result(n);
+		if (n < 0)
+			n = 0;
+	}
 	if ((size_t)n < len && log_keep(line + n, len - (size_t)n) == -1)
 		log_dropped++;
 }
@@ -297,20 +381,29 @@ log_emit(const char *line, size_t len)
 static size_t
 log_format(char *buf, size_t size, int level, const char *msg)
 {
+	return log_format_text(buf, size, levels[level].syslog_prio, "", msg,
+	    strlen(msg));
+}
+
+/* The same for a syslog priority, and prefix and len bytes of text. */
+static size_t
+log_format_text(char *buf, size_t size, int prio, const char *prefix,
+    const char *text, size_t len)
+{
 	char		 stamp[32];
 	struct timespec	 ts;
 	struct tm	 tm;
-	int		 n;
+	int		 n, tlen = len > INT_MAX ? INT_MAX : (int)len;
 
 	if (log_journal) {
-		n = snprintf(buf, size, "<%d>%s\n", levels[level].syslog_prio,
-		    msg);
+		n = snprintf(buf, size, "<%d>%s%.*s\n", prio, prefix, tlen,
+		    text);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-		n = snprintf(buf, size, "%s.%03ld clusterd[%s] %s\n", stamp,
-		    ts.tv_nsec / 1000000, levels[level].name, msg);
+		n = snprintf(buf, size, "%s.%03ld clusterd[%s] %s%.*s\n", stamp,
+		    ts.tv_nsec / 1000000, prio_names[prio], prefix, tlen, text);
 	}
 	if (n < 0)
 		return 0;
@@ -319,6 +412,27 @@ log_format(char *buf, size_t size, int level, const char *msg)
 		return size - 1;
 	}
 	return (size_t)n;
+}
+
+/*
+ * A line that is not clusterd's own: a worker's, captured (capture.c),
+ * with its syslog priority (0-7) and a prefix naming the worker.  Up to
+ * LOG_LINE_TEXT_MAX bytes of text are kept whole (any byte but a
+ * newline or NUL).  Neither log_level nor the limit on repeated
+ * messages applies: those are about clusterd's own messages.
+ */
+void
+log_line(int prio, const char *prefix, const char *text, size_t len)
+{
+	char	line[LOG_LINE_TEXT_MAX + 256];
+	size_t	n;
+	int	saved_errno = errno;
+
+	if (prio < 0 || prio > 7)
+		prio = levels[LOG_LVL_INFO].syslog_prio;
+	n = log_format_text(line, sizeof(line), prio, prefix, text, len);
+	log_emit(line, n);
+	errno = saved_errno;
 }
 
 static void

@@ -1,9 +1,13 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd logging: one line per message on stderr, with a timestamp and
  * level, or with a <N> priority prefix when stderr is the journal.  After
  * log_init() a slow or absent reader never blocks the caller: lines wait
  * in a bounded buffer (log_flush() retries it), then are dropped and
- * counted.
+ * counted.  A caller that can wait itself (capture.c, reading workers'
+ * output) asks log_congested() first, so that it never fills the buffer:
+ * the other half is kept for clusterd's own messages.
  */
 
 #ifndef LOG_H
@@ -21,10 +25,18 @@ enum log_level {
 
 #define LOG_LVL_DEFAULT	LOG_LVL_INFO
 
+/* The longest text log_line() takes whole; longer is cut. */
+#define LOG_LINE_TEXT_MAX	4096
+
 void	log_init(int);
 void	log_tick(void);
 int	log_flush(void);
 unsigned long long log_dropped_count(void);
+int	log_is_journal(void);
+int	log_backlog(void);
+int	log_congested(void);
+int	log_wait_fd(void);
+void	log_line(int, const char *, const char *, size_t);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_parse(const char *);

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd: a supervisor for pre-forked network servers.
  */
 

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The master: the running whole.  It holds the configuration, the
  * configured listeners and the programs; it turns signals and reaped
  * children into calls on the programs; it reloads and shuts down.
@@ -97,6 +99,7 @@ static int	upgrade_fds(int **, size_t *, int);
 static void	upgrade_done(int, const char *);
 static struct listener **adopt_listeners(const struct config *,
 		    const struct state *);
+static void	adopt_node_data(struct listener *, const struct state_rec *);
 static const struct state_rec *state_find(const struct state *,
 		    const char *, const char *);
 static void	sweep_cgroups(void);
@@ -144,18 +147,16 @@ static double	longest_stop_timeout(void);
 int
 master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 {
-	char	err[ERRBUF_LEN];
+	char	err[ERRBUF_LEN] = "";
 
 	config = cf;
 	verbosity = verbose;
 	hooks = *mh;
-	if (fds_fit(cf, err, sizeof(err)) == -1) {
+	if (fds_fit(cf, err, sizeof(err)) == -1)
 		log_errorx("%s", err);
-		config = NULL;
-		return -1;
-	}
-	(void)cgroup_init(NULL, NULL);	/* says why not, if not */
-	if ((socks = open_listeners(config, 1)) == NULL ||
+	else
+		(void)cgroup_init(NULL, NULL);	/* says why not, if not */
+	if (err[0] != '\0' || (socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
 			free(config->cf_pidfile);	/* not ours */
@@ -265,8 +266,10 @@ adopt_listeners(const struct config *cf, const struct state *st)
 		r = state_find(st, "listener", sc->sc_name);
 		if (r != NULL && state_num(r, "fd", &fd) == 0 && fd >= 0) {
 			if ((ls[i] = sock_adopt(sc, (int)fd, err,
-			    sizeof(err))) != NULL)
+			    sizeof(err))) != NULL) {
+				adopt_node_data(ls[i], r);
 				continue;
+			}
 			log_warnx("upgrade: socket %s: %s: binding it anew",
 			    sc->sc_name, err);
 			close((int)fd);
@@ -304,6 +307,19 @@ sweep_cgroups(void)
 		keep[n++] = w->w_cgroup;
 	cgroup_sweep(keep, n);
 	free(keep);
+}
+
+/*
+ * The TLS ticket keys node-cluster workers share: kept across the
+ * upgrade, so a worker started after it resumes its elders' sessions.
+ */
+static void
+adopt_node_data(struct listener *l, const struct state_rec *r)
+{
+	const char	*data = state_get(r, "nodedata");
+
+	if (data != NULL && (l->l_node_data = strdup(data)) == NULL)
+		log_warn("upgrade: socket %s: node-cluster data", l->l_name);
 }
 
 /* The first record of kind (named name, if not NULL). */
@@ -365,6 +381,7 @@ master_cleanup(void)
 	free(rl.rl_rolls);
 	rl.rl_rolls = NULL;
 	waiters_notify(~0U, 0, "clusterd stopped");
+	capture_close_all();
 	cgroup_cleanup();	/* what is left in worker cgroups: SIGKILL */
 }
 
@@ -714,6 +731,7 @@ upgrade_now(void)
 	argv[n] = NULL;
 	log_notice("upgrade: executing %s", upgrade_path());
 	notify_reloading();
+	capture_finish_detached();	/* not carried over */
 	(void)upgrade_exec(argv, keep, nkeep);
 	snprintf(status, sizeof(status), "execve %s: %s", upgrade_path(),
 	    strerror(errno));
@@ -775,6 +793,10 @@ upgrade_fds(int **keepp, size_t *np, int state_fd)
 			rc |= fds_add(keepp, np, w->w_ipc_io.fd);
 		if (ev_is_active(&w->w_exec_io))
 			rc |= fds_add(keepp, np, w->w_exec_io.fd);
+		if (w->w_notify != NULL)
+			rc |= fds_add(keepp, np, worker_notify_fd(w));
+		rc |= fds_add(keepp, np, capture_fd(w->w_out));
+		rc |= fds_add(keepp, np, capture_fd(w->w_err));
 	}
 	for (j = 0; (fd = sdlisten_get(j, &name)) != -1; j++)
 		rc |= fds_add(keepp, np, fd);
@@ -1434,11 +1456,12 @@ create_programs(void)
 /*
  * Can cf run within clusterd's open-files limit?  Each worker costs the
  * master its IPC channel, its exec-status pipe while it starts, its
- * notify socket, and its slot's reuseport sockets, twice over during a
- * rolling restart (old and new); on top come the listeners, and what
- * libev, the log and the control socket use (16; control clients past
- * the limit wait: accept pauses).  A file that cannot fit is refused
- * with the numbers, rather than have workers fail to start one by one.
+ * notify socket, its capture pipes, and its slot's reuseport sockets,
+ * twice over during a rolling restart (old and new); on top come the
+ * listeners, and what libev, the log and the control socket use (16;
+ * control clients past the limit wait: accept pauses).  A file that
+ * cannot fit is refused with the numbers, rather than have workers fail
+ * to start one by one.
  */
 static int
 fds_fit(const struct config *cf, char *err, size_t errlen)
@@ -1457,7 +1480,7 @@ fds_fit(const struct config *cf, char *err, size_t errlen)
 		need++;
 	for (pc = cf->cf_progs; pc != NULL; pc = pc->pc_next) {
 		per = 1 + (pc->pc_ipc != IPC_NONE) +
-		    (pc->pc_ready == READY_NOTIFY);
+		    (pc->pc_ready == READY_NOTIFY) + capture_pipes(pc);
 		for (i = 0; i < pc->pc_nsockets; i++) {
 			sc = config_find_socket(cf, pc->pc_sockets[i]);
 			per += sc != NULL && sc->sc_reuseport;

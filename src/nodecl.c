@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The Node.js cluster primary's side of the cluster protocol, for one
  * worker's channel: what Node's lib/internal/cluster/primary.js and
  * lib/internal/child_process.js do, without forking, binding or

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * nodecl.h - the Node.js cluster primary's side of the cluster protocol,
  * for one worker's channel (ipc = node-cluster).
  *

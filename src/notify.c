@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * systemd's sd_notify protocol, spoken directly.
  *
  * The protocol is one datagram of NAME=VALUE lines sent to the unix

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Pure parsers for configuration values: shell-like words, durations,
  * sizes, numbers, signals and listen addresses.  None of them logs or
  * keeps state: on failure each writes one human sentence into the

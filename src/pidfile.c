@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The pidfile.  Root writes it, often in a directory (/run/NAME) that
  * the workers' user may be able to write too, so nothing at a name that
  * can be guessed is ever opened: the pid goes into a new file under a

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Supervision policy: what happens after a worker exits.  Pure functions,
  * so the rules are tested without processes or a loop.
  */

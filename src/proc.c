@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * What /proc says about processes: a worker's resident memory, and the
  * children clusterd has (its workers and the orphans it adopted as a
  * subreaper).

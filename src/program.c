@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A program: its configuration and sockets, its slots, rolling restarts,
  * scaling, max_memory.  What happens to each worker is the slots' table
  * (slot.c); this file decides which slots there are and which of them

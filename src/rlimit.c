@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * clusterd's own limit on open files.  Thousands of workers mean
  * thousands of descriptors in the master (an IPC channel and an
  * exec-status pipe each, reuseport sockets), far past the usual soft limit

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Socket activation of clusterd itself: the listening sockets systemd
  * passed at fd 3, 4, ... (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, see
  * sd_listen_fds(3)), for `listen = systemd:NAME'.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The lifecycle of a slot and its workers, as one table of states and
  * events.  This file is the only writer of a worker's or a slot's state.
  *
@@ -162,11 +164,11 @@ static unsigned	changes;	/* state changes so far, for the master */
  * sequence number, after each wakeup.  A reader that falls behind by
  * more than the ring holds misses lines, and can tell.
  */
-#define EVENTS_MAX	512
+#define EVENTS_MAX	256
 
 struct life_event {
 	char	le_prog[NAME_MAXLEN];
-	char	le_text[256];
+	char	le_text[192];
 };
 
 static struct life_event	events[EVENTS_MAX];
@@ -298,6 +300,7 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 	long long		 pid, n, ipc = -1, exec = -1, bad = 0;
 	double			 started = clock_now(), at;
 	int			 st = state_life(r, "state");
+	int			 fds[SL_CONF(sl)->pc_nsockets + 1];
 
 	if (role == NULL || state_num(r, "pid", &pid) == -1 || pid <= 1 ||
 	    st < ST_STARTING) {
@@ -312,6 +315,10 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 	memset(&req, 0, sizeof(req));
 	req.sr_conf = SL_CONF(sl);
 	req.sr_slot = sl->sl_index;
+	req.sr_socks = sl->sl_prog->p_cur.b_socks;
+	req.sr_fds = fds;
+	if (slot_fds(sl, fds) == -1)
+		req.sr_fds = NULL;	/* no queryServer answers, then */
 	if ((w = worker_adopt(&req, (pid_t)pid, started, worker_news, sl,
 	    (int)exec)) == NULL)
 		return -1;
@@ -329,10 +336,16 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 		snprintf(w->w_text, sizeof(w->w_text), "%s", text);
 	if ((text = state_get(r, "cgroup")) != NULL)
 		(void)worker_adopt_cgroup(w, text);	/* logged */
-	if (ipc >= 0 && ipc_adopt(w, (int)ipc, state_get(r, "ipcbuf"),
+	if (ipc >= 0 && ipc_adopt(w, &req, (int)ipc, state_get(r, "ipcbuf"),
 	    state_len(r, "ipcbuf"), (int)bad) == -1)
 		log_warnx("%s[%d] (pid %ld): upgrade: its IPC channel is "
 		    "lost", W_NAME(w), w->w_index, W_PID(w));
+	else if (ipc >= 0 && state_get(r, "nodecl") != NULL)
+		(void)ipc_adopt_nodecl(w, state_get(r, "nodecl"),
+		    state_len(r, "nodecl"));
+	if (state_num(r, "notify", &n) == 0 && n >= 0)
+		(void)worker_notify_adopt(w, (int)n);
+	worker_adopt_output(w, r);
 	timer_init(&w->w_timer, worker_timer_fired, w);
 	timer_init(&w->w_uptime, worker_uptime_fired, w);
 	if (state_time(r, "timer", &at) == 0 && at > 0)

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Listening sockets.  The master binds every socket once, before any
  * worker starts, and never accepts on them: the kernel hands connections
  * straight to the workers.  They stay blocking (as systemd passes them),
@@ -304,6 +306,7 @@ static void
 sock_free(struct listener *l)
 {
 	sock_close(l);
+	free(l->l_node_data);
 	free(l->l_name);
 	free(l->l_listen);
 	free(l);

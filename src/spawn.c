@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Starting a worker: fork, then in the child a fixed checklist ending in
  * exec.  Whatever step fails, the child writes the step and errno to a
  * close-on-exec pipe and exits 127; the master reads the pipe and reports
@@ -36,6 +38,12 @@ struct spawn_ctx {
 	int			 sp_status;	  /* write end of the pipe */
 	pid_t			 sp_master;
 	int			 sp_slot;	  /* its cgroup's name */
+	enum output_mode	 sp_out;	  /* stdout's, resolved */
+	enum output_mode	 sp_err;	  /* stderr's, resolved */
+	int			 sp_capture[2];	  /* capture pipes' write
+						     ends: stdout, stderr */
+	int			 sp_journal[3];	  /* fd 1, 2: a stream the
+						     child connected */
 };
 
 #define MAX_PASSED_FDS	64
@@ -47,8 +55,13 @@ static void	child_run(struct spawn_ctx *) __attribute__((noreturn));
 static void	child_fail(struct spawn_ctx *, int) __attribute__((noreturn));
 static void	child_fail_with(struct spawn_ctx *, int, int)
 		    __attribute__((noreturn));
+static void	stdio_resolve(struct spawn_ctx *, const struct spawn_req *);
+static enum output_mode output_resolve(const struct prog_conf *,
+		    enum output_mode, int *);
 static int	child_stdio(struct spawn_ctx *, int *);
-static int	child_open_output(const struct output_conf *, int);
+static int	child_open_output(struct spawn_ctx *, enum output_mode,
+		    const struct output_conf *, int);
+static void	child_journal_env(const struct spawn_ctx *);
 static int	child_open_file(const char *);
 static const char *output_name(const struct output_conf *);
 static void	describe_ids(const struct prog_conf *, char *, size_t);
@@ -76,6 +89,7 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	ctx.sp_conf = pc;
 	ctx.sp_master = getpid();
 	ctx.sp_slot = slot;
+	stdio_resolve(&ctx, req);
 	if (pc->pc_nsockets > MAX_PASSED_FDS) {
 		log_warnx("%s: too many sockets", pc->pc_name);
 		return -1;
@@ -285,6 +299,7 @@ child_run(struct spawn_ctx *ctx)
 		_exit(0);	/* the master died before we could notice */
 	env_fill_listen_pid(ctx->sp_envp, getpid());
 	environ = ctx->sp_envp;	/* so PATH from env lines is searched */
+	child_journal_env(ctx);
 	execvp(pc->pc_argv[0], pc->pc_argv);
 	child_fail(ctx, STAGE_EXEC);
 }
@@ -310,6 +325,39 @@ child_fail_with(struct spawn_ctx *ctx, int stage, int err)
 }
 
 /*
+ * The master, before the fork: what stdout and stderr are for this
+ * worker.  auto is journal when clusterd's own stderr is the journal,
+ * else inherit; journal is inherit when the journal's socket takes no
+ * connection (journal.c says so once).  Asked at every start, so a
+ * worker started after the journal came back gets its stream.  capture
+ * takes the pipes worker.c opened (req).
+ */
+static void
+stdio_resolve(struct spawn_ctx *ctx, const struct spawn_req *req)
+{
+	const struct prog_conf	*pc = ctx->sp_conf;
+	int			 journal = -1;	/* not asked yet */
+
+	ctx->sp_out = output_resolve(pc, pc->pc_stdout.o_mode, &journal);
+	ctx->sp_err = output_resolve(pc, pc->pc_stderr.o_mode, &journal);
+	ctx->sp_capture[0] = req->sr_capture[0];
+	ctx->sp_capture[1] = req->sr_capture[1];
+}
+
+static enum output_mode
+output_resolve(const struct prog_conf *pc, enum output_mode mode,
+    int *journal)
+{
+	if (mode == OUTPUT_AUTO)
+		mode = log_is_journal() ? OUTPUT_JOURNAL : OUTPUT_INHERIT;
+	if (mode != OUTPUT_JOURNAL)
+		return mode;
+	if (*journal == -1)
+		*journal = journal_available(pc->pc_name);
+	return *journal ? OUTPUT_JOURNAL : OUTPUT_INHERIT;
+}
+
+/*
  * Choose the sources of fds 0, 1 and 2; on failure *stage says which
  * (stdin's /dev/null counts as stdout's) and errno why.
  */
@@ -323,30 +371,86 @@ child_stdio(struct spawn_ctx *ctx, int *stage)
 	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	ctx->sp_fds[0] = fd;
-	if ((ctx->sp_fds[1] = child_open_output(&pc->pc_stdout, 1)) == -1)
+	if ((ctx->sp_fds[1] = child_open_output(ctx, ctx->sp_out,
+	    &pc->pc_stdout, 1)) == -1)
 		return -1;
 	*stage = STAGE_STDERR;
-	if (pc->pc_stderr.o_mode == OUTPUT_STDOUT)
+	if (ctx->sp_err == OUTPUT_STDOUT) {
 		ctx->sp_fds[2] = ctx->sp_fds[1];
-	else if ((ctx->sp_fds[2] = child_open_output(&pc->pc_stderr, 2)) == -1)
+		ctx->sp_journal[2] = ctx->sp_journal[1];
+	} else if ((ctx->sp_fds[2] = child_open_output(ctx, ctx->sp_err,
+	    &pc->pc_stderr, 2)) == -1)
 		return -1;
 	return 0;
 }
 
+/*
+ * The source of fd 1 or 2 (which) in mode.  A journal stream that
+ * cannot be had here, when the master found the socket fine a moment
+ * ago, is clusterd's own output, as if the master had known.
+ */
 static int
-child_open_output(const struct output_conf *oc, int inherited)
+child_open_output(struct spawn_ctx *ctx, enum output_mode mode,
+    const struct output_conf *oc, int which)
 {
-	switch (oc->o_mode) {
+	int	fd;
+
+	switch (mode) {
 	case OUTPUT_NULL:
 		return open("/dev/null", O_WRONLY | O_CLOEXEC);
 	case OUTPUT_FILE:
 		return child_open_file(oc->o_path);
+	case OUTPUT_CAPTURE:
+		return ctx->sp_capture[which - 1];
+	case OUTPUT_JOURNAL:
+		fd = journal_stream_open(ctx->sp_conf->pc_identifier,
+		    which == 1 ? PRIO_STDOUT : PRIO_STDERR);
+		if (fd != -1) {
+			ctx->sp_journal[which] = 1;
+			return fd;
+		}
+		/* FALLTHROUGH */
 	default:
 		/* clusterd's own; /dev/null if it has none */
-		if (fcntl(inherited, F_GETFD) == -1)
+		if (fcntl(which, F_GETFD) == -1)
 			return open("/dev/null", O_WRONLY | O_CLOEXEC);
-		return inherited;
+		return which;
 	}
+}
+
+/*
+ * JOURNAL_STREAM as systemd sets it for a service: the device and inode
+ * of the worker's stderr if that is a journal stream, else of its stdout
+ * if that is one.  Otherwise clusterd's own value stays only if it still
+ * names the worker's fd 1 or 2 (inherited); else it would be a lie.
+ */
+static void
+child_journal_env(const struct spawn_ctx *ctx)
+{
+	struct stat		 st;
+	const char		*js = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	char			 val[64];
+	int			 fd;
+
+	if (ctx->sp_journal[2] || ctx->sp_journal[1]) {
+		fd = ctx->sp_journal[2] ? STDERR_FILENO : STDOUT_FILENO;
+		if (fstat(fd, &st) == 0) {
+			snprintf(val, sizeof(val), "%llu:%llu",
+			    (unsigned long long)st.st_dev,
+			    (unsigned long long)st.st_ino);
+			(void)setenv("JOURNAL_STREAM", val, 1);
+		}
+		return;
+	}
+	if (js == NULL)
+		return;
+	if (sscanf(js, "%llu:%llu", &dev, &ino) == 2)
+		for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+			if (fstat(fd, &st) == 0 && st.st_dev == (dev_t)dev &&
+			    st.st_ino == (ino_t)ino)
+				return;
+	(void)unsetenv("JOURNAL_STREAM");
 }
 
 /*

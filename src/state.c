@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The state an upgrade carries across execve: what the running clusterd
  * knows that the configuration file does not say, written by the old
  * image to a memfd and read back by the new one (master.c does both).
@@ -12,11 +14,11 @@
  *
  *	clusterd-state 1
  *	master seq=3 digest=... control=7 waiter=12 cgroup=/sys/fs/...
- *	listener name=web fd=5
+ *	listener name=web nodedata=... fd=5
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
- *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11
+ *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11 out=13
  *	    cgroup=/sys/fs/cgroup/.../web.0.123
  *	end
  */
@@ -30,6 +32,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "nodecl.h"
+#include "wnotify.h"
 
 static const char *life_names[ST_NSTATES] = {
 	[ST_STOPPED] = "stopped",
@@ -52,9 +56,12 @@ static const char *program_names[] = {
 static void	put(struct strbuf *, const char *, const char *);
 static void	put_bytes(struct strbuf *, const char *, const char *,
 		    size_t);
+static void	put_nodecl(struct strbuf *, const struct nodecl *);
 static void	write_slot(struct strbuf *, const struct slot *, int);
 static void	write_worker(struct strbuf *, const struct slot *, int,
 		    const struct worker *, const char *);
+static void	write_capture(struct strbuf *, const char *,
+		    const struct capture *);
 static int	write_all(int, const char *, size_t);
 static int	record_parse(char *, struct state_rec *);
 static int	unescape(char *, size_t *);
@@ -94,6 +101,8 @@ state_write(int fd, const struct state_out *so)
 	for (i = 0; so->so_socks[i] != NULL; i++) {
 		strbuf_printf(&sb, "listener");
 		put(&sb, "name", so->so_socks[i]->l_name);
+		if (so->so_socks[i]->l_node_data != NULL)
+			put(&sb, "nodedata", so->so_socks[i]->l_node_data);
 		strbuf_printf(&sb, " fd=%d\n", so->so_socks[i]->l_fd);
 	}
 	for (p = so->so_programs; p != NULL; p = p->p_next) {
@@ -171,7 +180,50 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 		put(sb, "cgroup", w->w_cgroup);
 	if (w->w_ipc_len > 0)
 		put_bytes(sb, "ipcbuf", w->w_ipc_buf, w->w_ipc_len);
+	if (w->w_nodecl != NULL)
+		put_nodecl(sb, w->w_nodecl);
+	if (w->w_notify != NULL)
+		strbuf_printf(sb, " notify=%d", w->w_notify->wn_io.fd);
+	write_capture(sb, "out", w->w_out);
+	write_capture(sb, "err", w->w_err);
 	strbuf_printf(sb, "\n");
+}
+
+/* A node-cluster channel's state: sequence numbers, keys, the queue. */
+static void
+put_nodecl(struct strbuf *sb, const struct nodecl *nc)
+{
+	size_t	 len = nodecl_save(nc, NULL, 0);
+	char	*text;
+
+	if ((text = malloc(len + 1)) == NULL) {
+		sb->sb_oom = 1;
+		return;
+	}
+	nodecl_save(nc, text, len + 1);
+	put_bytes(sb, "nodecl", text, len);
+	free(text);
+}
+
+/*
+ * A capture pipe (worker_adopt_output reads it back): " out=FD outcont=N",
+ * and the bytes read but not logged yet, " outbuf=...".
+ */
+static void
+write_capture(struct strbuf *sb, const char *key, const struct capture *c)
+{
+	const char	*buf;
+	char		 k[16];
+	size_t		 len;
+	int		 cont;
+
+	if (capture_fd(c) == -1)
+		return;
+	buf = capture_pending(c, &len, &cont);
+	strbuf_printf(sb, " %s=%d %scont=%d", key, capture_fd(c), key, cont);
+	snprintf(k, sizeof(k), "%sbuf", key);
+	if (len > 0)
+		put_bytes(sb, k, buf, len);
 }
 
 /* " key=VALUE", the value escaped. */

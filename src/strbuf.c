@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A growing string, for replies built piece by piece.  A failed
  * allocation is remembered (sb_oom) rather than reported at each call;
  * the owner checks once at the end.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Growing a NULL-terminated array of strings (argv, environments, name
  * lists) one string at a time.  The capacity is not stored: it is the
  * power of two that the count implies, so an array built by strv_push()

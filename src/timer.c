@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The supervisor's clock and timers.
  *
  * Lifecycle times (a worker's start, its deadlines) are read from the

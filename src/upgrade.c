@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Upgrading clusterd itself: the preflight and the execve.
  *
  * The new binary is the one at the path clusterd was started from, as

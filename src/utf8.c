@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * UTF-8 validation: configuration values end up in control replies,
  * which are JSON and so must be UTF-8.
  */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A worker's own sd_notify socket, for ready = notify: a datagram socket
  * clusterd reads, named to the worker by NOTIFY_SOCKET, on which a
  * program written for systemd reports READY=1, STATUS=, WATCHDOG=1 and

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * wnotify.h - a worker's own sd_notify socket (ready = notify): the
  * NOTIFY_SOCKET clusterd gives one worker, and the parser of what is sent
  * there.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * The process record of a worker: fork it (spawn.c) with its IPC channel
  * (ipc.c), watch its exec-status pipe, find it by pid when it is reaped,
  * signal it or its group, free it.  Its group is its cgroup when
@@ -10,6 +12,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,11 @@ static struct worker	*workers;	/* every worker not yet freed */
 
 static int	worker_fork(struct worker *, const struct spawn_req *);
 static int	worker_notify_open(struct worker *, struct spawn_req *);
+static int	worker_capture_open(struct worker *, struct spawn_req *);
+static struct capture *worker_adopt_capture(struct worker *,
+		    const struct state_rec *, const char *, int);
+static void	worker_capture_forked(struct worker *, struct spawn_req *,
+		    int);
 static void	worker_notify_news(void *, const struct wnotify_msg *);
 static void	worker_exec_status(struct ev_loop *, ev_io *, int);
 static void	worker_read_status(struct worker *);
@@ -62,8 +70,8 @@ worker_spawn(const struct spawn_req *req, worker_cb cb, struct slot *sl)
 }
 
 /*
- * Fork with the IPC channel and the notify socket (if any), and watch
- * the exec-status pipe.
+ * Fork with the capture pipes, the IPC channel and the notify socket (if
+ * any), and watch the exec-status pipe.
  */
 static int
 worker_fork(struct worker *w, const struct spawn_req *sreq)
@@ -71,15 +79,21 @@ worker_fork(struct worker *w, const struct spawn_req *sreq)
 	struct spawn_req	req = *sreq;
 	int			child_ipc = -1, status_fd;
 
-	if (req.sr_conf->pc_ready == READY_NOTIFY &&
-	    worker_notify_open(w, &req) == -1)
+	if (worker_capture_open(w, &req) == -1)
 		return -1;
+	if (req.sr_conf->pc_ready == READY_NOTIFY &&
+	    worker_notify_open(w, &req) == -1) {
+		worker_capture_forked(w, &req, 0);
+		return -1;
+	}
 	if (req.sr_conf->pc_ipc != IPC_NONE &&
 	    ipc_open(w, &req, &child_ipc) == -1) {
 		worker_notify_close(w);
+		worker_capture_forked(w, &req, 0);
 		return -1;
 	}
 	w->w_pid = spawn_worker(&req, child_ipc, &status_fd);
+	worker_capture_forked(w, &req, w->w_pid != -1);
 	if (w->w_pid == -1) {
 		if (child_ipc != -1) {
 			close(child_ipc);
@@ -119,6 +133,8 @@ worker_reaped(pid_t pid, int status)
 	if (ev_is_active(&w->w_exec_io))
 		worker_read_status(w);	/* a set-up failure, if any */
 	ipc_close(w);
+	capture_read(w->w_out);		/* its last lines first */
+	capture_read(w->w_err);
 	w->w_cb(w, WE_EXITED, status, NULL);
 	return 1;
 }
@@ -170,6 +186,82 @@ worker_adopt_cgroup(struct worker *w, const char *path)
 	return 0;
 }
 
+/*
+ * stdout or stderr = capture: the pipes the master reads, opened before
+ * the fork like the IPC channel; their write ends go to spawn.c in req
+ * (stderr = stdout shares stdout's pipe there).
+ */
+static int
+worker_capture_open(struct worker *w, struct spawn_req *req)
+{
+	const struct prog_conf	*pc = req->sr_conf;
+
+	req->sr_capture[0] = req->sr_capture[1] = -1;
+	if (pc->pc_stdout.o_mode == OUTPUT_CAPTURE && (w->w_out =
+	    capture_open(pc->pc_name, req->sr_slot, PRIO_STDOUT,
+	    &req->sr_capture[0])) == NULL)
+		return -1;
+	if (pc->pc_stderr.o_mode == OUTPUT_CAPTURE && (w->w_err =
+	    capture_open(pc->pc_name, req->sr_slot, PRIO_STDERR,
+	    &req->sr_capture[1])) == NULL) {
+		worker_capture_forked(w, req, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After the fork (forked), or instead of it: the write ends are the
+ * worker's alone; reading starts, or the pipes go.
+ */
+static void
+worker_capture_forked(struct worker *w, struct spawn_req *req, int forked)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++)
+		if (req->sr_capture[i] != -1) {
+			close(req->sr_capture[i]);
+			req->sr_capture[i] = -1;
+		}
+	if (forked) {
+		capture_start(w->w_out);
+		capture_start(w->w_err);
+		return;
+	}
+	capture_close(w->w_out);
+	capture_close(w->w_err);
+	w->w_out = w->w_err = NULL;
+}
+
+/*
+ * An upgrade: the capture pipes the old image read for the worker, as
+ * its record r has them (state.c's out=, err= words).
+ */
+void
+worker_adopt_output(struct worker *w, const struct state_rec *r)
+{
+	w->w_out = worker_adopt_capture(w, r, "out", PRIO_STDOUT);
+	w->w_err = worker_adopt_capture(w, r, "err", PRIO_STDERR);
+}
+
+static struct capture *
+worker_adopt_capture(struct worker *w, const struct state_rec *r,
+    const char *key, int prio)
+{
+	char		 buf[16], cont[16];
+	long long	 fd, n = -1;
+
+	if (state_num(r, key, &fd) == -1 || fd < 0 || fd > INT_MAX)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%sbuf", key);
+	snprintf(cont, sizeof(cont), "%scont", key);
+	(void)state_num(r, cont, &n);
+	return capture_adopt(w->w_conf->pc_name, w->w_index, prio, (int)fd,
+	    state_get(r, buf), state_len(r, buf), n < 0 || n > 7 ? -1 :
+	    (int)n);
+}
+
 /* Every worker not yet freed, for an upgrade's bookkeeping. */
 struct worker *
 worker_first(void)
@@ -215,6 +307,39 @@ worker_notify_news(void *arg, const struct wnotify_msg *m)
 		    w->w_conf->pc_name, w->w_index, (long)w->w_pid);
 	if (m->wm_ready)
 		w->w_cb(w, WE_MESSAGE, WM_NOTIFY_READY, "");
+}
+
+/* For an upgrade: the notify socket's descriptor. */
+int
+worker_notify_fd(const struct worker *w)
+{
+	return w->w_notify != NULL ? w->w_notify->wn_io.fd : -1;
+}
+
+/*
+ * An upgrade: the notify socket the old image opened for this worker,
+ * at fd.  -1 (logged) if it is not one; the worker's READY=1 and other
+ * messages are then not heard.
+ */
+int
+worker_notify_adopt(struct worker *w, int fd)
+{
+	char	label[96], err[ERRBUF_LEN];
+
+	snprintf(label, sizeof(label), "%s[%d]", w->w_conf->pc_name,
+	    w->w_index);
+	if ((w->w_notify = calloc(1, sizeof(*w->w_notify))) == NULL ||
+	    wnotify_adopt(w->w_notify, fd, label, worker_notify_news, w, err,
+	    sizeof(err)) == -1) {
+		log_warnx("upgrade: %s", w->w_notify != NULL ? err :
+		    strerror(errno));
+		free(w->w_notify);
+		w->w_notify = NULL;
+		close(fd);
+		return -1;
+	}
+	wnotify_start(w->w_notify, w->w_pid);
+	return 0;
 }
 
 /* The notify socket goes with the record. */
@@ -302,6 +427,9 @@ worker_free(struct worker *w)
 	timer_stop(&w->w_uptime);
 	ipc_close(w);
 	worker_notify_close(w);
+	/* what the pipes still hold is logged: capture.c reads on */
+	capture_close(w->w_out);
+	capture_close(w->w_err);
 	if (ev_is_active(&w->w_exec_io)) {
 		ev_io_stop(EV_DEFAULT, &w->w_exec_io);
 		close(w->w_exec_io.fd);

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of compat.c: einhorn's and Server::Starter's variables as
  * their own supervisors write them, einhorn's worker:ack in the forms its
  * clients send, and test workers (tests/workers/einhorn_worker.py,

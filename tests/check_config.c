@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests for src/config.c: a full file field by field, defaults,
  * continuation lines, paths, and a table of bad files with the exact
  * first error each must produce.  Each test runs in a fresh temporary
@@ -744,6 +746,47 @@ START_TEST(test_node_handle_sharing)
 	    "[program:node]\ncommand = x\nipc = node\n"
 	    "node_handle = server:web\n"
 	    "[program:other]\ncommand = y\nsockets = web\n"));
+}
+END_TEST
+
+/*
+ * node-cluster hands its sockets to Node.js made non-blocking too: the
+ * same rule (another Node program may share them).
+ */
+START_TEST(test_node_cluster_sharing)
+{
+	char	*errtext;
+
+	errtext = load_bad("[socket:web]\nlisten = :80\n"
+	    "[program:node]\ncommand = x\nipc = node-cluster\n"
+	    "sockets = web\n"
+	    "[program:other]\ncommand = y\nsockets = web\n");
+	ck_assert_str_eq(errtext, "app.ini:9: [program:other] sockets: "
+	    "socket web is also sent by [program:node]'s ipc = node-cluster, "
+	    "which makes it non-blocking for every process holding it, so a "
+	    "blocking accept() here would fail with EAGAIN: give this "
+	    "program a [socket:] of its own, or set reuseport = yes on "
+	    "[socket:web]\n");
+	free(errtext);
+	config_free(load_ok("[socket:web]\nlisten = :80\n"
+	    "[program:a]\ncommand = x\nipc = node-cluster\nsockets = web\n"
+	    "[program:b]\ncommand = x\nipc = node-cluster\nsockets = web\n"));
+}
+END_TEST
+
+/* Server::Starter's clients split SERVER_STARTER_PORT on ';' and '='. */
+START_TEST(test_server_starter_path)
+{
+	char	*errtext;
+
+	errtext = load_bad("[socket:web]\nlisten = unix:/run/a;b.sock\n"
+	    PROG "sockets = web\ncompat = server-starter\n");
+	ck_assert_msg(strstr(errtext, "[program:web] sockets: with compat = "
+	    "server-starter, the path of [socket:web] (/run/a;b.sock) cannot "
+	    "hold ';' or '='") != NULL, "%s", errtext);
+	free(errtext);
+	config_free(load_ok("[socket:web]\nlisten = unix:/run/a;b.sock\n"
+	    PROG "sockets = web\n"));
 }
 END_TEST
 
@@ -1587,6 +1630,8 @@ config_suite(void)
 	tcase_add_test(tc, test_new_keys);
 	tcase_add_test(tc, test_node_cluster);
 	tcase_add_test(tc, test_node_handle_sharing);
+	tcase_add_test(tc, test_node_cluster_sharing);
+	tcase_add_test(tc, test_server_starter_path);
 	tcase_add_test(tc, test_node_handle_length);
 	tcase_add_test(tc, test_utf8_values);
 	suite_add_tcase(s, tc);

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests: the real clusterd, seen from its workers' side.
  *
  * Each test writes a configuration into its own temporary directory,

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the configuration as the real clusterd reads it:
  * clusterd -t (FILE: ok, an included file's error at its own line, the
  * run-time checks of -t that start-up does not make), and env_file and

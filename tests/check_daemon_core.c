@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the supervision core's lifecycle defects (issue 8,
  * item 4), each seen from outside with the real daemon: SIGQUIT kills
  * without a stop signal first; a failed rolling restart leaves the last

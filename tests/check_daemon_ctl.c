@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the control socket and clusterctl: the real
  * daemon with `control = ctl.sock` (relative: in the test's directory),
  * driven by the real clusterctl ($CLUSTERCTL_BIN), or by hand through the

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the IPC channel: the real clusterd, seen from its
  * workers' side.
  *

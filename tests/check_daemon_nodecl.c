@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of src/nodecl.c with real Node.js workers: the
  * stand-in cluster primary tests/nodeprimary.c (built on nodecl.c) runs
  * as "the daemon" and drives unmodified Node apps through the cluster

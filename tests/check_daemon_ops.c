@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of the operating features: reuseport sockets per
  * slot, max_memory recycling, and reaping orphans as a subreaper or as a
  * container's PID 1.
@@ -64,37 +66,6 @@ kill_namespace_init(void)
 	free(text);
 	H_ASSERT(child > 0, "no child of unshare");
 	H_ASSERT(kill((pid_t)child, SIGTERM) == 0, "kill %ld", child);
-}
-
-/* A worker inside the namespace, by the pid it reported from outside. */
-static void
-kill_in_namespace(const struct h_report *r)
-{
-	pid_t		 pids[64];
-	int		 n, i;
-
-	/* the reported pid is the one inside: match NSpid */
-	n = h_marked_pids(pids, 64);
-	for (i = 0; i < n; i++) {
-		char	path[64], *st;
-
-		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pids[i]);
-		if ((st = h_read_file(path)) == NULL)
-			continue;
-		if (strstr(st, "Name:\treporter") != NULL) {
-			char	want[64];
-
-			snprintf(want, sizeof(want), "NSpid:\t%ld\t%ld\n",
-			    (long)pids[i], (long)r->r_pid);
-			if (strstr(st, want) != NULL) {
-				free(st);
-				kill(pids[i], SIGKILL);
-				return;
-			}
-		}
-		free(st);
-	}
-	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
 }
 
 /*
@@ -340,7 +311,7 @@ START_TEST(test_pid1)
 	H_ASSERT_STR_EQ(h_report_get(r, "env.CLUSTERD_MASTER_PID"), "1");
 	H_ASSERT_STR_EQ(h_report_get(r, "ppid"), "1");
 	/* its orphan is re-parented to pid 1 when it dies */
-	kill_in_namespace(r);
+	h_kill_in_namespace(r, SIGKILL);
 	h_report_free(r);
 	H_ASSERT(h_wait_log("(not a worker)", 1, WAIT), "orphan not reaped");
 	{

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests: reloads, rolling restarts, scaling, sd_notify and
  * graceful shutdown, seen from outside (SPEC sections 6, 7 and 9).
  *
@@ -162,195 +164,6 @@ reporter_answers(int port)
 	return strstr(buf, "hello pid=") != NULL;
 }
 
-/*
- * A load loop: nconn HTTP/1.1 requests in flight at any time, each on a
- * connection of its own ("Connection: close"), non-blocking sockets and
- * poll(2), single-threaded.  Each request ends as one of: ok (a whole
- * 200 response with the body "hello\n"), a connection error (connect
- * failed), or a failure (reset, truncated, wrong, or no answer within
- * REQ_TIMEOUT).
- */
-#define LOAD_MAXCONN	16
-#define REQ_TIMEOUT	5000
-#define HELLO_REQ	"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-
-enum lc_state {
-	LC_IDLE,
-	LC_CONNECTING,
-	LC_READING
-};
-
-struct lconn {
-	enum lc_state	 lc_state;
-	int		 lc_fd;
-	size_t		 lc_len;
-	long long	 lc_deadline;
-	char		 lc_buf[512];
-};
-
-struct load {
-	int		 ld_port;
-	long		 ld_ok;
-	long		 ld_failed;
-	long		 ld_connect_err;
-	char		 ld_why[256];	/* the first failure */
-	struct lconn	 ld_conns[LOAD_MAXCONN];
-	int		 ld_nconn;
-};
-
-static void
-load_fail(struct load *ld, struct lconn *c, long *counter, const char *why,
-    int err)
-{
-	(*counter)++;
-	if (ld->ld_why[0] == '\0')
-		snprintf(ld->ld_why, sizeof(ld->ld_why), "%s%s%s (got %zu "
-		    "bytes: \"%.60s\")", why, err ? ": " : "",
-		    err ? strerror(err) : "", c->lc_len, c->lc_buf);
-	close(c->lc_fd);
-	c->lc_fd = -1;
-	c->lc_state = LC_IDLE;
-}
-
-static void
-load_send(struct load *ld, struct lconn *c)
-{
-	ssize_t	n;
-
-	n = send(c->lc_fd, HELLO_REQ, sizeof(HELLO_REQ) - 1, MSG_NOSIGNAL);
-	if (n != (ssize_t)sizeof(HELLO_REQ) - 1) {
-		load_fail(ld, c, &ld->ld_failed, "send", n == -1 ? errno : 0);
-		return;
-	}
-	c->lc_state = LC_READING;
-}
-
-static void
-load_begin(struct load *ld, struct lconn *c)
-{
-	struct sockaddr_in	sin;
-
-	memset(c, 0, sizeof(*c));
-	c->lc_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	H_ASSERT(c->lc_fd != -1, "socket: %s", strerror(errno));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)ld->ld_port);
-	c->lc_deadline = h_now_ms() + REQ_TIMEOUT;
-	if (connect(c->lc_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
-		load_send(ld, c);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		load_fail(ld, c, &ld->ld_connect_err, "connect", errno);
-		return;
-	}
-	c->lc_state = LC_CONNECTING;
-}
-
-static void
-load_connected(struct load *ld, struct lconn *c)
-{
-	int		err = 0;
-	socklen_t	len = sizeof(err);
-
-	if (getsockopt(c->lc_fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		load_fail(ld, c, &ld->ld_connect_err, "connect", err);
-		return;
-	}
-	load_send(ld, c);
-}
-
-/* Read; at EOF the response must be whole. */
-static void
-load_read(struct load *ld, struct lconn *c)
-{
-	static const char	 body[] = "\r\n\r\nhello\n";
-	ssize_t			 n;
-	char			*end;
-
-	n = read(c->lc_fd, c->lc_buf + c->lc_len, sizeof(c->lc_buf) - 1 -
-	    c->lc_len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == -1) {
-		load_fail(ld, c, &ld->ld_failed, "read", errno);
-		return;
-	}
-	c->lc_len += (size_t)n;
-	c->lc_buf[c->lc_len] = '\0';
-	if (n > 0 && c->lc_len < sizeof(c->lc_buf) - 1)
-		return;
-	end = strstr(c->lc_buf, body);
-	if (strncmp(c->lc_buf, "HTTP/1.1 200 ", 13) != 0 || end == NULL ||
-	    end[sizeof(body) - 1] != '\0') {
-		load_fail(ld, c, &ld->ld_failed, "bad or truncated response",
-		    0);
-		return;
-	}
-	ld->ld_ok++;
-	close(c->lc_fd);
-	c->lc_fd = -1;
-	c->lc_state = LC_IDLE;
-}
-
-/*
- * One turn: start requests in idle slots (unless draining), poll up to
- * ms, advance what is ready.  Returns the number still in flight.
- */
-static int
-load_turn(struct load *ld, int draining, int ms)
-{
-	struct pollfd	 pfd[LOAD_MAXCONN];
-	struct lconn	*c;
-	long long	 now = h_now_ms();
-	int		 i, n = 0, busy = 0;
-
-	for (i = 0; i < ld->ld_nconn; i++) {
-		c = &ld->ld_conns[i];
-		if (c->lc_state == LC_IDLE && !draining)
-			load_begin(ld, c);
-		if (c->lc_state != LC_IDLE && now >= c->lc_deadline)
-			load_fail(ld, c, &ld->ld_failed, "no answer in time",
-			    0);
-		pfd[i].fd = c->lc_state == LC_IDLE ? -1 : c->lc_fd;
-		pfd[i].events = c->lc_state == LC_CONNECTING ? POLLOUT :
-		    POLLIN;
-		pfd[i].revents = 0;
-		busy += c->lc_state != LC_IDLE;
-	}
-	if (busy == 0)
-		return 0;
-	if (poll(pfd, (nfds_t)ld->ld_nconn, ms) <= 0)
-		return busy;
-	for (i = 0; i < ld->ld_nconn; i++) {
-		c = &ld->ld_conns[i];
-		if (pfd[i].revents == 0 || c->lc_state == LC_IDLE)
-			continue;
-		if (c->lc_state == LC_CONNECTING)
-			load_connected(ld, c);
-		else
-			load_read(ld, c);
-	}
-	for (i = 0; i < ld->ld_nconn; i++)
-		n += ld->ld_conns[i].lc_state != LC_IDLE;
-	return n;
-}
-
-/* Let the requests in flight finish (bounded), then close everything. */
-static void
-load_drain(struct load *ld)
-{
-	long long	end = h_now_ms() + REQ_TIMEOUT + 1000;
-
-	while (load_turn(ld, 1, 20) > 0 && h_now_ms() < end)
-		;
-}
-
 /* Is msg one "STATUS=..." line and nothing else? */
 static int
 status_only(const char *msg)
@@ -391,7 +204,7 @@ notify_next(int fd, char *buf, size_t len, const char *waiting_for)
  */
 START_TEST(test_reload_under_load)
 {
-	struct load	*ld;
+	struct h_load	*ld;
 	long long	 end, next_hup = 0, quiet_until = 0;
 	int		 port = h_free_port(), sent = 0, done;
 
@@ -407,14 +220,12 @@ START_TEST(test_reload_under_load)
 	    "stdout = null\n", port, h_example("hello"));
 	H_ASSERT(h_start(NULL) > 0, "start");
 	log_for("started:", 1);
-	H_ASSERT((ld = calloc(1, sizeof(*ld))) != NULL, "calloc");
-	ld->ld_port = port;
-	ld->ld_nconn = 8;
+	ld = h_load_new(port, 8);
 
 	/* A SIGHUP once the last reload is done and load ran 300 ms more. */
 	end = h_now_ms() + 10000;
 	while (h_now_ms() < end) {
-		load_turn(ld, 0, 10);
+		h_load_turn(ld, 0, 10);
 		if (h_now_ms() < next_hup)
 			continue;
 		next_hup = h_now_ms() + 50;	/* look at the log 20/s */
@@ -431,7 +242,7 @@ START_TEST(test_reload_under_load)
 		sent++;
 		quiet_until = 0;
 	}
-	load_drain(ld);
+	h_load_drain(ld);
 	H_ASSERT(h_count_log("reload done") == 3, "%d reloads done of 3 "
 	    "(load ran out of time?)", h_count_log("reload done"));
 	H_ASSERT(ld->ld_connect_err == 0 && ld->ld_failed == 0, "%ld ok, "

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests of what a worker, or the user it runs as, must not
  * be able to do to clusterd: files root opens on its behalf (output
  * files, unix socket files, the pidfile), descriptors on its IPC

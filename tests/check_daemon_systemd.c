@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration tests with systemd's own tool: clusterd started by
  * socket activation (systemd-socket-activate), taking its socket by
  * FileDescriptorName, and telling a notify socket what it does.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests for src/envfile.c (systemd's EnvironmentFile= syntax), with
  * src/utf8.c and src/strv.c, the small pure helpers beside it.
  */

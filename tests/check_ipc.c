@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the IPC message reader: JSON, bare words, and what is
  * rejected; and of the channel's reads, on a real socketpair.
  */

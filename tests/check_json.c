@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the JSON view that the control socket and clusterctl
  * share: json_parse() validates a whole text, the accessors walk it.
  */

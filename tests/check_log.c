@@ -1,8 +1,12 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the log format: a timestamp and level on a terminal or a
  * file, a <N> priority prefix alone when stderr is the journal; and of
  * the policy for a stderr nobody reads: never block, keep a bounded
- * backlog, drop and count the rest.
+ * backlog, drop and count the rest.  Workers' captured lines (log_line)
+ * come out whole, with their own priority, unfiltered; log_congested()
+ * says "wait" before the backlog is full, and only for a slow reader.
  */
 
 #include <sys/socket.h>
@@ -11,7 +15,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +45,7 @@ capture(void)
 static char *
 captured(void)
 {
-	static char	buf[4096];
+	static char	buf[65536];
 	FILE		*f;
 	size_t		 n;
 
@@ -234,6 +240,142 @@ START_TEST(full_socket_never_blocks)
 }
 END_TEST
 
+/* Captured lines: their priority by name, the prefix, the text whole. */
+START_TEST(worker_lines_plain)
+{
+	char	*out, text[] = "hello worldXXX";
+
+	unsetenv("JOURNAL_STREAM");
+	capture();
+	log_init(LOG_LVL_ERROR);	/* log_level does not apply */
+	log_line(6, "web[0]: ", text, 11);
+	log_line(2, "web[1]+ ", "", 0);
+	log_line(42, "x: ", "out of range is info", 20);
+	out = captured();
+	ck_assert_msg(strstr(out, " clusterd[info] web[0]: hello world\n") !=
+	    NULL, "got: %s", out);
+	ck_assert_msg(strstr(out, " clusterd[crit] web[1]+ \n") != NULL,
+	    "got: %s", out);
+	ck_assert_msg(strstr(out, " clusterd[info] x: out of range is info\n")
+	    != NULL, "got: %s", out);
+	ck_assert_ptr_null(strstr(out, "XXX"));
+}
+END_TEST
+
+START_TEST(worker_lines_journal)
+{
+	capture();
+	journal_env();
+	log_init(LOG_LVL_INFO);
+	ck_assert_int_eq(log_is_journal(), 1);
+	log_line(3, "web[0]: ", "oops", 4);
+	log_line(7, "web[0]: ", "details", 7);
+	ck_assert_str_eq(captured(), "<3>web[0]: oops\n<7>web[0]: details\n");
+	unsetenv("JOURNAL_STREAM");
+	capture();
+	log_init(LOG_LVL_INFO);
+	ck_assert_int_eq(log_is_journal(), 0);
+	(void)captured();
+}
+END_TEST
+
+/* A line of LOG_LINE_TEXT_MAX bytes comes out whole; the same line is
+ * never held back as "more like this". */
+START_TEST(worker_lines_whole_and_unlimited)
+{
+	static char	 text[LOG_LINE_TEXT_MAX];
+	char		*out, *p;
+	int		 i, n = 0;
+
+	memset(text, 'a', sizeof(text));
+	unsetenv("JOURNAL_STREAM");
+	capture();
+	log_init(LOG_LVL_INFO);
+	log_line(6, "web[0]: ", text, sizeof(text));
+	for (i = 0; i < 20; i++)
+		log_line(4, "web[0]: ", "the same warning 1", 18);
+	out = captured();
+	p = strstr(out, "web[0]: a");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(strspn(p + 8, "a"), LOG_LINE_TEXT_MAX);
+	ck_assert_int_eq(p[8 + LOG_LINE_TEXT_MAX], '\n');
+	for (p = out; (p = strstr(p, "the same warning 1\n")) != NULL; p++)
+		n++;
+	ck_assert_int_eq(n, 20);
+	ck_assert_ptr_null(strstr(out, "more like this"));
+}
+END_TEST
+
+/*
+ * A pipe nobody reads: log_congested() turns on before anything is
+ * dropped, and off once the reader has caught up and log_flush() wrote
+ * what waited; log_wait_fd() is what to poll meanwhile, as long as
+ * log_backlog() says lines wait.
+ */
+START_TEST(congested_before_dropping)
+{
+	static char	 sink[1 << 20];
+	struct pollfd	 pfd;
+	int		 p[2], i;
+
+	unsetenv("JOURNAL_STREAM");
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	close(p[1]);
+	log_init(LOG_LVL_INFO);
+	ck_assert_int_eq(log_congested(), 0);
+	for (i = 0; i < 10000 && !log_congested(); i++)
+		log_line(6, "web[0]: ", "a line of a worker's, about sixty "
+		    "bytes long", 44);
+	ck_assert_msg(log_congested(), "not congested after %d lines", i);
+	ck_assert_int_eq(log_backlog(), 1);
+	ck_assert_int_eq(log_dropped_count(), 0);
+	pfd.fd = log_wait_fd();
+	pfd.events = POLLOUT;
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);	/* the pipe is full */
+	while (log_congested()) {
+		ck_assert_int_gt(read_pipe(p[0], sink, sizeof(sink)), 0);
+		ck_assert_int_eq(poll(&pfd, 1, 1000), 1);
+		(void)log_flush();
+	}
+	ck_assert_int_eq(log_flush(), 0);
+	ck_assert_int_eq(log_backlog(), 0);
+	ck_assert_int_eq(log_dropped_count(), 0);
+	(void)read_pipe(p[0], sink, sizeof(sink));
+	close(p[0]);
+}
+END_TEST
+
+/*
+ * Waiting would not help: a file (writes do not wait), or a reader that
+ * is gone (EPIPE).  Never congested; lines are dropped instead.
+ */
+START_TEST(never_congested_when_waiting_is_useless)
+{
+	int	p[2], i;
+
+	unsetenv("JOURNAL_STREAM");
+	capture();
+	log_init(LOG_LVL_INFO);
+	for (i = 0; i < 3000; i++)
+		log_line(6, "web[0]: ", "to a file", 9);
+	ck_assert_int_eq(log_congested(), 0);
+	ck_assert_int_eq(log_backlog(), 0);
+	(void)captured();
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	close(p[1]);
+	close(p[0]);
+	log_init(LOG_LVL_INFO);
+	for (i = 0; i < 3000; i++)
+		log_line(6, "web[0]: ", "to nobody at all", 16);
+	ck_assert_int_eq(log_congested(), 0);
+	ck_assert_int_eq(log_backlog(), 0);	/* lines wait, in vain */
+	ck_assert_int_gt(log_dropped_count(), 0);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -246,6 +388,11 @@ log_suite(void)
 	tcase_add_test(tc, levels_parse_and_clamp);
 	tcase_add_test(tc, full_pipe_never_blocks);
 	tcase_add_test(tc, full_socket_never_blocks);
+	tcase_add_test(tc, worker_lines_plain);
+	tcase_add_test(tc, worker_lines_journal);
+	tcase_add_test(tc, worker_lines_whole_and_unlimited);
+	tcase_add_test(tc, congested_before_dropping);
+	tcase_add_test(tc, never_congested_when_waiting_is_useless);
 	tcase_set_timeout(tc, 40);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of nodecl.c, the Node.js cluster primary's side of the
  * protocol: query matching, the replies' exact JSON, keys, the handle
  * queue, NACK resends, the bounds, bad input, exitedAfterDisconnect,

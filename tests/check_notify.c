@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of notify.c: the datagrams systemd would receive, read from
  * a socket the test binds where NOTIFY_SOCKET points.
  */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests for src/parse.c: every parser, good and bad input, and the
  * exact messages an operator sees.
  */

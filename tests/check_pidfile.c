@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the pidfile: written whole under a random name and
  * renamed, never through anything planted at a name one could guess.
  */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the supervision policy: backoff and restart decisions.
  */
 

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of clusterd's own open-files limit: raised to the hard
  * limit, the original kept for the workers.
  */

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of sdlisten.c: socket activation faked inside the test
  * process, with listening sockets moved to fd 3, 4, ... and LISTEN_*
  * set as systemd would set them.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of the lifecycle: slot.c's state table and program.c's
  * rolling restarts, scaling and max_memory decisions, with a fake
  * spawner and a fake clock (tests/fake): no fork, no sleep.  Each test

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of sock.c's rule for a unix socket file in the way of a
  * bind: only a refused connection makes it stale.
  */

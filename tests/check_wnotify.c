@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Unit tests of wnotify.c: the sd_notify datagram parser, and a worker's
  * notify socket read from a real loop with forked senders (the worker,
  * its process group, a stranger, garbage, floods, passed descriptors, a

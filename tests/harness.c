@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration-test harness; see harness.h.
  */
 
@@ -500,6 +502,36 @@ h_count_in_file(const char *path, const char *needle)
 		n++;
 	free(buf);
 	return n;
+}
+
+/*
+ * Copy src to dst with mode as a package manager installs a file: into
+ * dst.new, then renamed over dst, so that a process running the old dst
+ * keeps its (now deleted) file.
+ */
+void
+h_install(const char *src, const char *dst, mode_t mode)
+{
+	char	tmp[PATH_MAX], buf[65536];
+	ssize_t	n;
+	int	in, out;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", dst);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+		h_die("%s: %s", src, strerror(errno));
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    mode)) == -1)
+		h_die("%s: %s", tmp, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			h_die("write %s: %s", tmp, strerror(errno));
+	if (n == -1)
+		h_die("read %s: %s", src, strerror(errno));
+	close(in);
+	if (fchmod(out, mode) == -1 || close(out) == -1)
+		h_die("%s: %s", tmp, strerror(errno));
+	if (rename(tmp, dst) == -1)
+		h_die("rename %s to %s: %s", tmp, dst, strerror(errno));
 }
 
 /* A port free right now on 127.0.0.1 (bind port 0, read it, close). */
@@ -1148,6 +1180,179 @@ h_request_unix(const char *path, const char *req, char *buf, size_t len,
 }
 
 /*
+ * The load loop (see harness.h).
+ */
+
+#define LOAD_REQ	"GET / HTTP/1.1\r\nHost: test\r\n" \
+			"Connection: close\r\n\r\n"
+
+/* nconn requests in flight on 127.0.0.1:port; free() it when done. */
+struct h_load *
+h_load_new(int port, int nconn)
+{
+	struct h_load	*ld;
+
+	if ((ld = calloc(1, sizeof(*ld))) == NULL)
+		h_die("calloc");
+	ld->ld_port = port;
+	ld->ld_nconn = nconn < H_LOAD_MAXCONN ? nconn : H_LOAD_MAXCONN;
+	return ld;
+}
+
+static void
+lo_fail(struct h_load *ld, struct h_lconn *c, long *counter, const char *why,
+    int err)
+{
+	(*counter)++;
+	if (ld->ld_why[0] == '\0')
+		snprintf(ld->ld_why, sizeof(ld->ld_why), "%s%s%s (got %zu "
+		    "bytes: \"%.60s\")", why, err ? ": " : "",
+		    err ? strerror(err) : "", c->lc_len, c->lc_buf);
+	close(c->lc_fd);
+	c->lc_fd = -1;
+	c->lc_state = H_LC_IDLE;
+}
+
+static void
+lo_send(struct h_load *ld, struct h_lconn *c)
+{
+	ssize_t	n;
+
+	n = send(c->lc_fd, LOAD_REQ, sizeof(LOAD_REQ) - 1, MSG_NOSIGNAL);
+	if (n != (ssize_t)sizeof(LOAD_REQ) - 1) {
+		lo_fail(ld, c, &ld->ld_failed, "send", n == -1 ? errno : 0);
+		return;
+	}
+	c->lc_state = H_LC_READING;
+}
+
+static void
+lo_begin(struct h_load *ld, struct h_lconn *c)
+{
+	struct sockaddr_in	sin;
+
+	memset(c, 0, sizeof(*c));
+	c->lc_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	H_ASSERT(c->lc_fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)ld->ld_port);
+	c->lc_deadline = h_now_ms() + H_LOAD_TIMEOUT;
+	if (connect(c->lc_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+		lo_send(ld, c);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		lo_fail(ld, c, &ld->ld_connect_err, "connect", errno);
+		return;
+	}
+	c->lc_state = H_LC_CONNECTING;
+}
+
+static void
+lo_connected(struct h_load *ld, struct h_lconn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(c->lc_fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		lo_fail(ld, c, &ld->ld_connect_err, "connect", err);
+		return;
+	}
+	lo_send(ld, c);
+}
+
+/* Read; at EOF the response must be whole. */
+static void
+lo_read(struct h_load *ld, struct h_lconn *c)
+{
+	static const char	 body[] = "\r\n\r\nhello\n";
+	ssize_t			 n;
+	char			*end;
+
+	n = read(c->lc_fd, c->lc_buf + c->lc_len, sizeof(c->lc_buf) - 1 -
+	    c->lc_len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		lo_fail(ld, c, &ld->ld_failed, "read", errno);
+		return;
+	}
+	c->lc_len += (size_t)n;
+	c->lc_buf[c->lc_len] = '\0';
+	if (n > 0 && c->lc_len < sizeof(c->lc_buf) - 1)
+		return;
+	end = strstr(c->lc_buf, body);
+	if (strncmp(c->lc_buf, "HTTP/1.1 200 ", 13) != 0 || end == NULL ||
+	    end[sizeof(body) - 1] != '\0') {
+		lo_fail(ld, c, &ld->ld_failed, "bad or truncated response",
+		    0);
+		return;
+	}
+	ld->ld_ok++;
+	close(c->lc_fd);
+	c->lc_fd = -1;
+	c->lc_state = H_LC_IDLE;
+}
+
+/*
+ * One turn: start requests in idle slots (unless draining), poll up to
+ * ms, advance what is ready.  Returns the number still in flight.
+ */
+int
+h_load_turn(struct h_load *ld, int draining, int ms)
+{
+	struct pollfd	 pfd[H_LOAD_MAXCONN];
+	struct h_lconn	*c;
+	long long	 now = h_now_ms();
+	int		 i, n = 0, busy = 0;
+
+	for (i = 0; i < ld->ld_nconn; i++) {
+		c = &ld->ld_conns[i];
+		if (c->lc_state == H_LC_IDLE && !draining)
+			lo_begin(ld, c);
+		if (c->lc_state != H_LC_IDLE && now >= c->lc_deadline)
+			lo_fail(ld, c, &ld->ld_failed, "no answer in time",
+			    0);
+		pfd[i].fd = c->lc_state == H_LC_IDLE ? -1 : c->lc_fd;
+		pfd[i].events = c->lc_state == H_LC_CONNECTING ? POLLOUT :
+		    POLLIN;
+		pfd[i].revents = 0;
+		busy += c->lc_state != H_LC_IDLE;
+	}
+	if (busy == 0)
+		return 0;
+	if (poll(pfd, (nfds_t)ld->ld_nconn, ms) <= 0)
+		return busy;
+	for (i = 0; i < ld->ld_nconn; i++) {
+		c = &ld->ld_conns[i];
+		if (pfd[i].revents == 0 || c->lc_state == H_LC_IDLE)
+			continue;
+		if (c->lc_state == H_LC_CONNECTING)
+			lo_connected(ld, c);
+		else
+			lo_read(ld, c);
+	}
+	for (i = 0; i < ld->ld_nconn; i++)
+		n += ld->ld_conns[i].lc_state != H_LC_IDLE;
+	return n;
+}
+
+/* Let the requests in flight finish (bounded), then close everything. */
+void
+h_load_drain(struct h_load *ld)
+{
+	long long	end = h_now_ms() + H_LOAD_TIMEOUT + 1000;
+
+	while (h_load_turn(ld, 1, 20) > 0 && h_now_ms() < end)
+		;
+}
+
+/*
  * Diagnostics.
  */
 
@@ -1163,6 +1368,21 @@ h_dump_log(void)
 	fprintf(stderr, "---- %s (last 3000 bytes)\n%s----\n", h_log(),
 	    len > 3000 ? buf + len - 3000 : buf);
 	free(buf);
+}
+
+/* A failed H_ASSERT: its message, then the log shown, then clean-up. */
+const char *
+h_failed(const char *fmt, ...)
+{
+	static char	msg[2048];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	h_dump_log();
+	h_cleanup();
+	return msg;
 }
 
 /* After a shutdown: every process of the test is gone. */
@@ -1339,4 +1559,34 @@ h_notify_recv(int fd, char *buf, size_t len, int ms)
 		return 0;
 	buf[n] = '\0';
 	return 1;
+}
+
+/*
+ * Signal the reporter that wrote r from inside a PID namespace: its
+ * reported pid is the one inside, matched through NSpid in /proc.
+ */
+void
+h_kill_in_namespace(const struct h_report *r, int sig)
+{
+	pid_t		 pids[64];
+	int		 n, i;
+	char		 path[64], want[64], *st;
+
+	n = h_marked_pids(pids, 64);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pids[i]);
+		if ((st = h_read_file(path)) == NULL)
+			continue;
+		snprintf(want, sizeof(want), "NSpid:\t%ld\t%ld\n",
+		    (long)pids[i], (long)r->r_pid);
+		if (strstr(st, "Name:\treporter") != NULL &&
+		    strstr(st, want) != NULL) {
+			free(st);
+			H_ASSERT(kill(pids[i], sig) == 0, "kill %ld",
+			    (long)pids[i]);
+			return;
+		}
+		free(st);
+	}
+	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
 }

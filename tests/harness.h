@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Integration-test harness: run the real clusterd from the outside, with
  * tiny workers (tests/workers) that report what they see.
  *
@@ -64,6 +66,7 @@ int		 h_file_exists(const char *);
 int		 h_count_in_file(const char *, const char *);
 char		*h_find_line(const char *, const char *);
 int		 h_free_port(void);
+void		 h_install(const char *, const char *, mode_t);
 
 /* The daemon. */
 pid_t		 h_start(const char *const *);	/* extra env, NULL-ended */
@@ -109,6 +112,48 @@ ssize_t		 h_request_tcp(int, const char *, char *, size_t, int);
 ssize_t		 h_request_unix(const char *, const char *, char *, size_t,
 		    int);
 
+/*
+ * A load loop for examples/hello: nconn HTTP/1.1 requests in flight at any
+ * time, each on a connection of its own ("Connection: close"), on
+ * non-blocking sockets, single-threaded.  Each request ends as one of: ok
+ * (a whole 200 response with the body "hello\n"), a connection error
+ * (connect failed), or a failure (reset, truncated, wrong, or no answer
+ * within H_LOAD_TIMEOUT ms; ld_why says what the first one was).
+ * h_load_turn() starts requests in idle places (unless draining), polls
+ * up to ms and advances what is ready; it returns how many are still in
+ * flight.  h_load_drain() lets those finish, within the timeout.
+ */
+#define H_LOAD_MAXCONN	16
+#define H_LOAD_TIMEOUT	5000
+
+enum h_lc_state {
+	H_LC_IDLE,
+	H_LC_CONNECTING,
+	H_LC_READING
+};
+
+struct h_lconn {
+	enum h_lc_state	 lc_state;
+	int		 lc_fd;
+	size_t		 lc_len;
+	long long	 lc_deadline;
+	char		 lc_buf[512];
+};
+
+struct h_load {
+	int		 ld_port;
+	long		 ld_ok;
+	long		 ld_failed;
+	long		 ld_connect_err;
+	char		 ld_why[256];	/* the first failure */
+	struct h_lconn	 ld_conns[H_LOAD_MAXCONN];
+	int		 ld_nconn;
+};
+
+struct h_load	*h_load_new(int, int);		/* port, nconn; free() it */
+int		 h_load_turn(struct h_load *, int, int);
+void		 h_load_drain(struct h_load *);
+
 /* Processes. */
 int		 h_marked_pids(pid_t *, int);	/* alive, not zombies */
 int		 h_wait_no_marked(int);
@@ -130,6 +175,7 @@ int		 h_fd_count(pid_t);
 long		 h_rss_kib(pid_t);
 int		 h_notify_open(const char *);
 int		 h_notify_recv(int, char *, size_t, int);
+void		 h_kill_in_namespace(const struct h_report *, int);
 
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);
@@ -137,12 +183,17 @@ void		 h_dump_log(void);
 /*
  * An assertion that shows the daemon's log and cleans up before failing:
  * in CK_FORK mode a failed ck_assert exits at once, without teardown.
+ * h_failed() makes the message first, while what it looks at (the log,
+ * the reports) is still there, then does that; it returns the message.
  */
+const char	*h_failed(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
 #define H_ASSERT(expr, ...) do {					\
 	if (!(expr)) {							\
-		h_dump_log();						\
-		h_cleanup();						\
-		ck_abort_msg("assertion '" #expr "' failed: " __VA_ARGS__); \
+		const char *h_msg_ = h_failed(__VA_ARGS__);		\
+									\
+		ck_abort_msg("assertion '%s' failed: %s", #expr, h_msg_); \
 	}								\
 } while (0)
 

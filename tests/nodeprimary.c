@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * nodeprimary - a stand-in Node.js cluster primary built on src/nodecl.c,
  * until clusterd itself speaks ipc = node-cluster.
  *

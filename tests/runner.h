@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * runner.h - the main() of every test binary: run one suite and exit
  * non-zero if anything failed.
  */

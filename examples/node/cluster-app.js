@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * cluster-app.js - the classic Node.js cluster app, as the Node.js
  * documentation writes it, run unchanged under clusterd(8) with
  * `ipc = node-cluster` (conf/node-cluster.ini).

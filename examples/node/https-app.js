@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * https-app.js - plain-app.js over TLS: an https server's listen() under
  * clusterd(8) with `ipc = node-cluster`.  Node's cluster code sends the
  * server's TLS session-ticket keys with its request for the port and

@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * plain-app.js - an ordinary Node.js app that knows nothing of clusters,
  * run unchanged under clusterd(8) with `ipc = node-cluster`
  * (conf/node-plain.ini).

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Fakes for the unit tests of the lifecycle (slot.c, program.c): a
  * spawner that forks nothing (fake_worker.c, in place of worker.c) and a
  * clock that only moves when a test says so (fake_timer.c, in place of

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A fake of timer.c: the clock stands still until fake_advance() moves
  * it, firing the timers that fall due, earliest first.
  */

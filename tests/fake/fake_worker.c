@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * A fake of worker.c: "spawning" makes a record with a made-up pid and
  * no process; signals are written down; a test reports exits, execs and
  * messages through the same callback worker.c would call.
@@ -254,6 +256,14 @@ worker_adopt(const struct spawn_req *req, pid_t pid, double started,
 	return w;
 }
 
+/* An upgrade's capture pipes: the fake's workers have no pipes. */
+void
+worker_adopt_output(struct worker *w, const struct state_rec *r)
+{
+	(void)w;
+	(void)r;
+}
+
 struct worker *
 worker_first(void)
 {
@@ -286,4 +296,19 @@ void
 worker_notify_close(struct worker *w)
 {
 	(void)w;
+}
+
+int
+worker_notify_adopt(struct worker *w, int fd)
+{
+	(void)w;
+	(void)fd;
+	return -1;
+}
+
+int
+worker_notify_fd(const struct worker *w)
+{
+	(void)w;
+	return -1;
 }

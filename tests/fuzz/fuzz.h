@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fuzz.h - what the libFuzzer targets under tests/fuzz/ share: the entry
  * point libFuzzer calls, a way to fail loudly, and small independent
  * readers of JSON that a target compares src/json.c against.

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fuzz_ipc - ipc_classify(), what one line from a worker's IPC channel
  * says (SPEC 5).
  *

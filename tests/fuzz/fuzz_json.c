@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fuzz_json - the JSON reader of src/json.c.
  *
  * The input is one JSON text (any bytes).  Beyond "no crash, no

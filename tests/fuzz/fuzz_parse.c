@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fuzz_parse - the value parsers of src/parse.c: durations, sizes,
  * numbers, octal modes, booleans, signals, listen addresses and names.
  *

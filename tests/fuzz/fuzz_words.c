@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * fuzz_words - parse_words(), the shell-like splitting of a command.
  *
  * The input is a command line (up to its first NUL).  Beyond "no crash",

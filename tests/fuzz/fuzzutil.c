@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * Helpers shared by the fuzz targets (see fuzz.h).  The JSON readers here
  * only work on text that json_parse() has already accepted: they are
  * the simplest code that can find the end of a value or decode a string

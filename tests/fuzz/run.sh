@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 #
 # tests/fuzz/run.sh BUILD_DIR SECONDS TARGET... - run each libFuzzer target
 # (BUILD_DIR/fuzz_TARGET) for SECONDS, one after the other (make fuzz).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """
 einhorn_worker.py - a worker written for einhorn, for the compat tests:
 it finds its sockets and acks the way einhorn's client libraries do

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * ipcworker: a test worker that talks to clusterd over its IPC channel as
  * its environment tells it, and appends what it does to
  * $REPORT_DIR/events.<CLUSTERD_PROGRAM> ("PID SLOT EVENT MS" lines, MS
@@ -12,7 +14,10 @@
  *			exactly this many bytes, its newline included
  *	BAD_LINES	at start, this many malformed lines
  *	CLOSE_IPC	close the channel after the start messages
- *	READY_AFTER_MS	send {"cmd":"ready"} after this long
+ *	READY_AFTER_MS	send {"cmd":"ready"} after this long ...
+ *	READY_IF_FILE	... if this file exists at start
+ *	SEND_WHEN_FILE	once this file exists, write SEND_THEN to the
+ *			channel ("\n" and "\xHH" escapes), once
  *	HEARTBEAT_MS	send a heartbeat this often ...
  *	HEARTBEAT_FOR_MS  ... for this long, then stop (default: forever)
  *	SUICIDE_AFTER_MS  send suicide after this long
@@ -44,7 +49,7 @@
  *			of the environment says
  *
  * Events: start, ready, suicide, exit (by itself after suicide), stop
- * (got SIGTERM), flooding, flooded.
+ * (got SIGTERM), flooding, flooded, sent (SEND_THEN).
  */
 
 #include <sys/socket.h>
@@ -94,7 +99,8 @@ main(void)
 	long	exit_after = env_ms("EXIT_AFTER_SUICIDE_MS", 300);
 	long	flood_at = env_ms("FLOOD_AFTER_MS", 0);
 	long	next_hb = start, suicided_at = -1, t;
-	int	sent_ready = 0, flooded = env_ms("FLOOD_MB", 0) <= 0;
+	int	sent_ready = 0, sent_then = 0;
+	int	flooded = env_ms("FLOOD_MB", 0) <= 0;
 
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
@@ -115,6 +121,9 @@ main(void)
 		close(clusterd_ipc_fd());
 		event("closed");
 	}
+	if (getenv("READY_IF_FILE") != NULL &&
+	    access(getenv("READY_IF_FILE"), F_OK) == -1)
+		ready_at = -1;
 	if (suicide_at >= 0 && getenv("ONLY_SLOT_PID") != NULL &&
 	    !first_suicide())
 		suicide_at = -1;
@@ -129,6 +138,13 @@ main(void)
 			clusterd_ready();
 			event("ready");
 			sent_ready = 1;
+		}
+		if (!sent_then && getenv("SEND_WHEN_FILE") != NULL &&
+		    access(getenv("SEND_WHEN_FILE"), F_OK) == 0) {
+			send_unescaped(getenv("SEND_THEN") != NULL ?
+			    getenv("SEND_THEN") : "");
+			event("sent");
+			sent_then = 1;
 		}
 		if (hb > 0 && now_ms() >= next_hb &&
 		    (hb_for < 0 || t < hb_for)) {

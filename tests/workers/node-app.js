@@ -1,5 +1,7 @@
 'use strict';
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * node-app.js - a Node.js app for the node-cluster tests: an ordinary
  * http (or https) server that calls listen() as any app does and never
  * touches clusterd's variables, so what it gets is what Node's cluster
@@ -14,6 +16,7 @@
  *	TLS_CERT, TLS_KEY	files: https instead of http
  *	REPORT_DIR		where the report goes
  *	DELAY_MS=N		every response waits N ms (in-flight work)
+ *	SERVE_AFTER_MS=N	call listen() N ms after the start
  *	EXHAUST_FDS=1		open /dev/null until EMFILE before listening
  *				(with a low RLIMIT_NOFILE: the handle cannot
  *				arrive, Node answers NODE_HANDLE_NACK); they
@@ -32,6 +35,8 @@
  *	GET /crash		exit 3 at once, without answering
  *	GET /throw		an uncaught exception
  *	GET /disconnect		answer, then cluster.worker.disconnect()
+ *	GET /lose		answer, then close the IPC channel
+ *				(process.disconnect(): Node exits 0)
  *	GET /send?msg=TEXT	process.send(TEXT) (an app message), answer
  *
  * On stdout: "node-app PID request URL", "node-app PID listening" (every
@@ -72,6 +77,10 @@ function handler(req, res)
 		if (url.pathname === '/disconnect') {
 			console.log(`node-app ${pid} disconnect`);
 			cluster.worker.disconnect();
+		}
+		if (url.pathname === '/lose') {
+			console.log(`node-app ${pid} lose`);
+			process.disconnect();
 		}
 	}, ms);
 }
@@ -171,4 +180,8 @@ function report()
 process.on('exit', (code) => console.log(`node-app ${pid} exit ${code}`));
 if (process.env.EXHAUST_FDS === '1')
 	exhaust();
-specs.forEach(serve);
+if (process.env.SERVE_AFTER_MS === undefined)
+	specs.forEach(serve);
+else
+	setTimeout(() => specs.forEach(serve),
+	    Number(process.env.SERVE_AFTER_MS));

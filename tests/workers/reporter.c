@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: ISC
+ *
  * reporter - a test worker for the integration tests.
  *
  * At start it writes what it sees (ids, process group, signal mask,
@@ -24,6 +26,14 @@
  *	ALLOC_MB=N		touch N MiB of memory at start (max_memory)
  *	FAIL_IF_FILE=PATH	exit 3 at once, before the report, if PATH
  *				exists (a deploy whose new workers fail)
+ *	NOTIFY_READY=1		send READY=1 to $NOTIFY_SOCKET after the
+ *				report (ready = notify)
+ *	NOTIFY_WATCHDOG_MS=N	and WATCHDOG=1 every N ms; a send that fails
+ *				says "reporter PID notify failed: ERROR"
+ *	SHUTDOWN_LISTENER=1	shutdown(2) the listening sockets after the
+ *				report, then close them and serve nothing: the
+ *				socket stops listening for every process that
+ *				holds it, the master included
  *	SUICIDE_ON_WINCH=1	at each SIGWINCH, send {"cmd":"suicide"} on
  *				$CLUSTERD_IPC_FD (a test picks the worker
  *				that asks to be replaced, and when)
@@ -584,6 +594,67 @@ stop_listening(void)
 	nlisteners = 0;
 }
 
+/* sd_notify(3), by hand: one datagram to $NOTIFY_SOCKET ('@': abstract). */
+static void
+sd_send(const char *msg)
+{
+	static int		 fd = -1;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+
+	if (path == NULL || *path == '\0' || strlen(path) >=
+	    sizeof(sun.sun_path))
+		return;
+	if (fd == -1 && (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC,
+	    0)) == -1)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path) + (path[0] == '@' ? 0 : 1));
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1) {
+		printf("reporter %ld notify failed: %s\n", (long)getpid(),
+		    strerror(errno));
+		fflush(stdout);
+	}
+}
+
+/* WATCHDOG=1 when due; the ms until the next one (or 1000). */
+static long long
+notify_tick(long long now)
+{
+	static long long	next;
+	long long		every = env_num("NOTIFY_WATCHDOG_MS", 0);
+
+	if (every <= 0)
+		return 1000;
+	if (now >= next) {
+		sd_send("WATCHDOG=1");
+		next = now + every;
+	}
+	return next - now;
+}
+
+/* A server that stops accepting this way stops it for its siblings too. */
+static void
+shutdown_listeners(void)
+{
+	int	i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (shutdown(listeners[i], SHUT_RDWR) == -1)
+			fprintf(stderr, "reporter: shutdown fd %d: %s\n",
+			    listeners[i], strerror(errno));
+	stop_listening();
+	printf("reporter %ld shut its listeners down\n", (long)getpid());
+	fflush(stdout);
+}
+
 static void
 crash(void)
 {
@@ -705,8 +776,8 @@ serve(void)
 		if (stopped_at && nconns == 0)
 			exit(0);
 
-		timeout = 1000;
-		if (exit_after >= 0)
+		timeout = (int)notify_tick(now);
+		if (exit_after >= 0 && exit_after - (now - start) < timeout)
 			timeout = (int)(exit_after - (now - start));
 		np = 0;
 		for (i = 0; i < nlisteners; i++) {
@@ -786,6 +857,10 @@ main(int argc, char **argv)
 	fprintf(stderr, "reporter %ld stderr\n", (long)getpid());
 	setup_signals();
 	find_listeners();
+	if (env_num("SHUTDOWN_LISTENER", 0))
+		shutdown_listeners();
+	if (env_num("NOTIFY_READY", 0))
+		sd_send("READY=1");
 	serve();
 	return 0;
 }

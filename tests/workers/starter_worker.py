@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """
 starter_worker.py - a worker written for Server::Starter (start_server),
 for the compat tests: it reads SERVER_STARTER_PORT the way the client

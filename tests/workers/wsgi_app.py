@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """
 wsgi_app.py - a WSGI app for the tests that run gunicorn under clusterd
 (ready = notify): it answers every request with its pid.
