@@ -794,6 +794,7 @@ void		 notify_fdstore_remove(const char *);
 int		 sdlisten_init(void);
 int		 sdlisten_take(const char *, char *, size_t);
 int		 sdlisten_has(const char *);
+void		 sdlisten_forget(const char *);
 int		 sdlisten_get(int, const char **);
 int		 sdlisten_adopt(const char *, int);
 
@@ -809,7 +810,8 @@ struct state_out {
 	struct program		*so_programs;
 	int			 so_control_fd;	/* or -1 */
 	const char		*so_control_path;
-	int			 so_waiter_fd;	/* clusterctl upgrade, or -1 */
+	const int		*so_waiter_fds;	/* the clusterctls upgrading */
+	size_t			 so_nwaiters;
 };
 
 struct state_rec {

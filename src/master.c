@@ -76,6 +76,7 @@ static struct reload	 rl;
 static struct reload_waiter *waiters;
 static struct reload_waiter *upgrade_waiters;
 static int		 upgrade_requested;
+static unsigned		 upgrade_check_seq;	/* rl_seq at its check */
 static int		 adopted;	/* from an upgrade: nothing to start */
 static unsigned		 seen_changes = ~0U;
 static int		 dirty = 1;	/* something to look at after wakeup */
@@ -96,6 +97,7 @@ static int	upgrade_config_unchanged(void);
 static void	upgrade_now(void);
 static int	fds_add(int **, size_t *, int);
 static int	upgrade_fds(int **, size_t *, int);
+static int	waiter_fds(struct state_out *);
 static void	upgrade_done(int, const char *);
 static struct listener **adopt_listeners(const struct config *,
 		    const struct state *);
@@ -204,6 +206,7 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 	struct prog_conf	*pc;
 	struct program		*p, **tail = &programs;
 	long long		 n;
+	size_t			 i;
 
 	config = cf;
 	verbosity = verbose;
@@ -229,9 +232,10 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 		tail = &p->p_next;
 	}
 	sweep_cgroups();
-	if ((r = state_find(st, "master", NULL)) != NULL &&
-	    state_num(r, "waiter", &n) == 0 && n >= 0)
-		upgrade_answer((int)n);
+	for (i = 0; i < st->st_nrecs; i++)
+		if (strcmp(st->st_recs[i].sr_kind, "waiter") == 0 &&
+		    state_num(&st->st_recs[i], "fd", &n) == 0 && n >= 0)
+			upgrade_answer((int)n);
 	return 0;
 }
 
@@ -622,13 +626,27 @@ upgrade_step(void)
 	case UPGRADE_IDLE:
 		if (!upgrade_requested || upgrade_blocked())
 			return 0;
-		if (upgrade_config_unchanged())
+		if (upgrade_config_unchanged()) {
 			upgrade_check_start(config->cf_path);
+			upgrade_check_seq = rl.rl_seq;
+		}
 		return 1;
 	case UPGRADE_FAILED:
 		upgrade_done(0, upgrade_error());
 		return 1;
 	case UPGRADE_CHECKED:
+		/*
+		 * A reload that came during the check: the exec waits for
+		 * it, and the new binary checks the file it loaded.
+		 */
+		if (upgrade_blocked())
+			return 0;
+		if (upgrade_check_seq != rl.rl_seq) {
+			log_info("upgrade: the configuration was reloaded "
+			    "during the check: checking again");
+			upgrade_reset();
+			return 1;
+		}
 		upgrade_now();
 		return 1;
 	default:
@@ -710,12 +728,11 @@ upgrade_now(void)
 	so.so_programs = programs;
 	so.so_control_fd = hooks.mh_control_fd != NULL ?
 	    hooks.mh_control_fd(&so.so_control_path) : -1;
-	so.so_waiter_fd = upgrade_waiters != NULL ? upgrade_waiters->rw_fd :
-	    -1;
-	if (state_write(fd, &so) == -1 || upgrade_fds(&keep, &nkeep, fd) ==
-	    -1) {
+	if (waiter_fds(&so) == -1 || state_write(fd, &so) == -1 ||
+	    upgrade_fds(&keep, &nkeep, fd) == -1) {
 		close(fd);
 		free(keep);
+		free((int *)so.so_waiter_fds);
 		upgrade_done(0, "cannot write the state");
 		return;
 	}
@@ -737,9 +754,28 @@ upgrade_now(void)
 	    strerror(errno));
 	close(fd);
 	free(keep);
+	free((int *)so.so_waiter_fds);
 	upgrade_done(0, status);
 	status_line(status, sizeof(status));
 	notify_ready(status);
+}
+
+/* The sockets of the clusterctls that wait for the upgrade. */
+static int
+waiter_fds(struct state_out *so)
+{
+	struct reload_waiter	*rw;
+	int			*fds = NULL;
+	size_t			 n = 0;
+
+	for (rw = upgrade_waiters; rw != NULL; rw = rw->rw_next)
+		if (fds_add(&fds, &n, rw->rw_fd) == -1) {
+			free(fds);
+			return -1;
+		}
+	so->so_waiter_fds = fds;
+	so->so_nwaiters = n;
+	return 0;
 }
 
 /* Add fd to the growing array *v of *n. */
@@ -1350,12 +1386,15 @@ from_fdstore(const struct sock_conf *sc)
 
 	if (sc->sc_addr.la_kind == ADDR_SYSTEMD || !sdlisten_has(sc->sc_name))
 		return NULL;
-	if ((fd = sdlisten_take(sc->sc_name, err, sizeof(err))) == -1)
-		return NULL;
-	if ((l = sock_adopt(sc, fd, err, sizeof(err))) == NULL) {
+	fd = sdlisten_take(sc->sc_name, err, sizeof(err));
+	sdlisten_forget(sc->sc_name);
+	if (fd == -1 || (l = sock_adopt(sc, fd, err, sizeof(err))) == NULL) {
 		log_warnx("socket %s: the one systemd kept: %s: binding it "
 		    "anew", sc->sc_name, err);
-		close(fd);
+		if (fd != -1)
+			close(fd);
+		/* The new one takes its place in the store, not beside it. */
+		notify_fdstore_remove(sc->sc_name);
 		return NULL;
 	}
 	log_info("socket %s: taken back from systemd (%s)", l->l_name,

@@ -8,7 +8,9 @@
  * The passed descriptors stay open in a table for the life of the
  * process: a reload may ask for one that the first configuration did not
  * use, and systemd passes each socket only once.  A listener gets its own
- * duplicate, which it closes like any other socket.
+ * duplicate, which it closes like any other socket.  Sockets that the
+ * file descriptor store handed back are the exception: they leave the
+ * table once taken (sdlisten_forget).
  */
 
 #include <sys/socket.h>
@@ -233,6 +235,28 @@ sdlisten_unsetenv(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
+}
+
+/*
+ * Close every socket passed under name and drop it from the table: one
+ * the file descriptor store handed back, once a listener has its own
+ * duplicate or has refused it, so that the port closes with the listener.
+ */
+void
+sdlisten_forget(const char *name)
+{
+	int	i = 0;
+
+	while (i < nsdsocks) {
+		if (strcmp(sdsocks[i].sd_name, name) != 0) {
+			i++;
+			continue;
+		}
+		if (close(sdsocks[i].sd_fd) == -1)
+			log_warn("close socket \"%s\" from systemd", name);
+		free(sdsocks[i].sd_name);
+		sdsocks[i] = sdsocks[--nsdsocks];
+	}
 }
 
 /*

@@ -245,8 +245,16 @@ slot_adopt(struct program *p, const struct state_rec *r)
 		return NULL;
 	sl->sl_prog = p;
 	sl->sl_index = (int)n;
+	/*
+	 * The idle state outlives the backoff it names (it matters only
+	 * while the slot has no worker): a slot waits to start one only if
+	 * its backoff timer was still armed.
+	 */
 	st = state_life(r, "idle");
-	sl->sl_idle = st == ST_BACKOFF ? ST_BACKOFF : ST_STOPPED;
+	if (st == ST_BACKOFF && state_time(r, "timer", &at) == 0 && at > 0)
+		sl->sl_idle = ST_BACKOFF;
+	else
+		sl->sl_idle = ST_STOPPED;
 	timer_init(&sl->sl_timer, slot_timer_fired, sl);
 	if (state_num(r, "streak", &n) == 0)
 		sl->sl_streak = (unsigned)n;
@@ -261,11 +269,8 @@ slot_adopt(struct program *p, const struct state_rec *r)
 	    &sl->sl_last_exit.en_valid, &sl->sl_last_exit.en_status, &cause,
 	    &sl->sl_last_exit.en_uptime) == 4)
 		sl->sl_last_exit.en_cause = (enum kill_cause)cause;
-	if (sl->sl_idle == ST_BACKOFF) {
-		if (state_time(r, "timer", &at) == -1 || at <= 0)
-			at = clock_now();
+	if (sl->sl_idle == ST_BACKOFF)
 		timer_start(&sl->sl_timer, at - clock_now());
-	}
 	return sl;
 }
 

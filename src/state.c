@@ -13,7 +13,8 @@
  * monotonic clock, which the new image shares with the old one.
  *
  *	clusterd-state 1
- *	master seq=3 digest=... control=7 waiter=12 cgroup=/sys/fs/...
+ *	master seq=3 digest=... control=7 cgroup=/sys/fs/...
+ *	waiter fd=12
  *	listener name=web nodedata=... fd=5
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
@@ -82,9 +83,9 @@ state_write(int fd, const struct state_out *so)
 	int			 j, rv, sfd;
 
 	strbuf_printf(&sb, "clusterd-state %d\n", STATE_VERSION);
-	strbuf_printf(&sb, "master seq=%u digest=%016llx control=%d "
-	    "waiter=%d", so->so_seq, (unsigned long long)so->so_digest,
-	    so->so_control_fd, so->so_waiter_fd);
+	strbuf_printf(&sb, "master seq=%u digest=%016llx control=%d",
+	    so->so_seq, (unsigned long long)so->so_digest,
+	    so->so_control_fd);
 	put(&sb, "config", so->so_config_path);
 	if (so->so_control_path != NULL)
 		put(&sb, "controlpath", so->so_control_path);
@@ -93,6 +94,8 @@ state_write(int fd, const struct state_out *so)
 		put(&sb, "cgroupctl", cgroup_controllers());
 	}
 	strbuf_printf(&sb, "\n");
+	for (i = 0; i < so->so_nwaiters; i++)
+		strbuf_printf(&sb, "waiter fd=%d\n", so->so_waiter_fds[i]);
 	for (j = 0; (sfd = sdlisten_get(j, &name)) != -1; j++) {
 		strbuf_printf(&sb, "sdsock");
 		put(&sb, "name", name);

@@ -153,9 +153,10 @@ START_TEST(test_state_round_trip)
 	struct state_out	 so;
 	struct state		 st;
 	const struct state_rec	*r;
+	static const int	 waiters[] = { 12, 13 };
 	long long		 n;
 	char			 err[256];
-	int			 fd = memfd_create("state", MFD_CLOEXEC);
+	int			 fd = memfd_create("state", MFD_CLOEXEC), i;
 
 	ck_assert_int_ne(fd, -1);
 	memset(&l, 0, sizeof(l));
@@ -169,10 +170,11 @@ START_TEST(test_state_round_trip)
 	so.so_socks = socks;
 	so.so_control_fd = 5;
 	so.so_control_path = "/run/c d.sock";
-	so.so_waiter_fd = -1;
+	so.so_waiter_fds = waiters;
+	so.so_nwaiters = 2;
 	ck_assert_int_eq(state_write(fd, &so), 0);
 	ck_assert_int_eq(state_read(fd, &st, err, sizeof(err)), 0);
-	ck_assert_uint_eq(st.st_nrecs, 2);
+	ck_assert_uint_eq(st.st_nrecs, 4);
 
 	r = &st.st_recs[0];
 	ck_assert_str_eq(r->sr_kind, "master");
@@ -183,11 +185,17 @@ START_TEST(test_state_round_trip)
 	ck_assert_int_eq(n, 7);
 	ck_assert_int_eq(state_num(r, "control", &n), 0);
 	ck_assert_int_eq(n, 5);
-	ck_assert_int_eq(state_num(r, "waiter", &n), 0);
-	ck_assert_int_eq(n, -1);
 	ck_assert_ptr_null(state_get(r, "nosuchkey"));
 
-	r = &st.st_recs[1];
+	/* Every clusterctl waiting for the upgrade, not only the first. */
+	for (i = 0; i < 2; i++) {
+		r = &st.st_recs[1 + i];
+		ck_assert_str_eq(r->sr_kind, "waiter");
+		ck_assert_int_eq(state_num(r, "fd", &n), 0);
+		ck_assert_int_eq(n, waiters[i]);
+	}
+
+	r = &st.st_recs[3];
 	ck_assert_str_eq(r->sr_kind, "listener");
 	ck_assert_str_eq(state_get(r, "name"), "web 1");
 	ck_assert_int_eq(state_num(r, "fd", &n), 0);
