@@ -961,8 +961,9 @@ END_TEST
 
 /*
  * An upgrade (SIGUSR2, to a copy of the binary) keeps the workers'
- * cgroups and clusterd's leaf; a stop after it still reaches what
- * escaped the process groups.
+ * cgroups and clusterd's leaf: the new image reads each worker's cgroup
+ * from its state record and does not sweep it as stale; a stop after it
+ * still reaches what escaped the process groups.
  */
 START_TEST(test_upgrade_keeps_cgroups)
 {
@@ -991,6 +992,8 @@ START_TEST(test_upgrade_keeps_cgroups)
 	H_ASSERT(h_signal(SIGUSR2) == 0, "SIGUSR2");
 	wait_log("took over", 1);
 	H_ASSERT(h_count_log("upgrade failed") == 0, "upgrade failed");
+	H_ASSERT(h_count_log("left by an earlier clusterd") == 0, "the new "
+	    "image took its own workers' cgroups for stale ones");
 	H_ASSERT(worker_cgroups(after, 4) == 2, "worker cgroups after the "
 	    "upgrade");
 	for (i = 0; i < 2; i++)
@@ -1004,6 +1007,11 @@ START_TEST(test_upgrade_keeps_cgroups)
 	H_ASSERT(h_wait_dead(gc0, WAIT) && h_wait_dead(gc1, WAIT), "the "
 	    "setsid children survived the stop after the upgrade");
 	wait_worker_cgroups(0);
+	/* The workers lived through the upgrade: the stop ended them. */
+	H_ASSERT(h_count_log("exited on signal 15 (SIGTERM)") == 2 &&
+	    h_count_log("exited on signal 9") == 0 && h_count_log("esc[0] "
+	    "started") == 1 && h_count_log("esc[1] started") == 1, "the "
+	    "workers did not live until the stop after the upgrade");
 	stop_and_check_clean();
 	free(bin);
 	cg_teardown();
