@@ -848,20 +848,22 @@ START_TEST(test_upgrade_signals_in_window)
 END_TEST
 
 /*
- * Timers carry over.  Four programs, each with a 3 s timer running when
+ * Timers carry over.  Four programs, each with a 6 s timer running when
  * the upgrade starts (about 700 ms after the event that armed it) and
  * still running when the new image takes over (upgwrap holds the
  * takeover 500 ms): a worker in stop_timeout (it ignores SIGTERM), a
  * slot in backoff (its replacement failed at once), a worker waiting
  * for ready_timeout (it never says ready), and what a dead worker left
  * in its process group (a child that ignores SIGTERM), which gets
- * SIGKILL at stop_timeout.  Each must be acted on 3 s after its event,
- * not 3 s after the upgrade.  The killed workers have lived longer than
+ * SIGKILL at stop_timeout.  Each must be acted on 6 s after its event,
+ * not 6 s after the upgrade (at least 1.2 s later: past the slack).  The
+ * timers are long so that a slow machine (sanitizers) still upgrades
+ * before they fire.  The killed workers have lived longer than
  * their min_uptime, so that they are restarted at once, not after a
  * backoff (test_upgrade_after_backoff).
  */
-#define TIMER_MS	3000
-#define TIMER_SLACK_MS	600	/* a loaded machine is late, never early */
+#define TIMER_MS	6000
+#define TIMER_SLACK_MS	1000	/* a loaded machine is late, never early */
 
 static void
 assert_on_time(const char *what, long long armed, long long fired,
@@ -884,7 +886,7 @@ START_TEST(test_upgrade_timers)
 	static const char failed_c[] = "exited with status 3 after";
 	static const char fired_c[] = "crasher[0] started (pid";
 	static const char started_r[] = "slow[0] started (pid";
-	static const char fired_r[] = "was not ready within 3s";
+	static const char fired_r[] = "was not ready within 6s";
 	char		 buf[4096], fired_s[64], armed_l[64], fired_l[64];
 	pid_t		 s0, c0, r0, l0;
 	long long	 t_up;
@@ -894,24 +896,24 @@ START_TEST(test_upgrade_timers)
 	    "[program:stopper]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "stop_timeout = 3s\n"
+	    "stop_timeout = 6s\n"
 	    "env = IGNORE_TERM=1\n"
 	    "[program:crasher]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "restart_delay = 3s\n"
+	    "restart_delay = 6s\n"
 	    "env = FAIL_IF_FILE=%s\n"
 	    "[program:slow]\n"
 	    "command = %s\n"
 	    "ready = message\n"
-	    "ready_timeout = 3s\n"
+	    "ready_timeout = 6s\n"
 	    "min_uptime = 10ms\n"
 	    "env = READY_AFTER_MS=0\n"
 	    "env = READY_IF_FILE=%s\n"
 	    "[program:linger]\n"
 	    "command = %s\n"
 	    "min_uptime = 10ms\n"
-	    "stop_timeout = 3s\n"
+	    "stop_timeout = 6s\n"
 	    "env = SPAWN_CHILD=1\n", head(), h_worker("reporter"),
 	    h_worker("reporter"), h_path("fail"), h_worker("ipcworker"),
 	    h_path("ready"), h_worker("reporter"));
@@ -947,12 +949,12 @@ START_TEST(test_upgrade_timers)
 	t_up = log_time("upgraded: ", 1);
 
 	snprintf(fired_s, sizeof(fired_s), "stopper[0] (pid %ld) did not stop "
-	    "within 3s", (long)s0);
+	    "within 6s", (long)s0);
 	h_log_for(fired_s, 1);
 	h_log_for(fired_c, 3);
 	h_log_for(fired_r, 1);
 	snprintf(fired_l, sizeof(fired_l), "linger[0] (pid %ld) did not stop "
-	    "within 3s", (long)l0);
+	    "within 6s", (long)l0);
 	h_log_for(fired_l, 1);
 
 	assert_on_time("stop_timeout", log_time("control socket: stop "
