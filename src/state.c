@@ -310,9 +310,9 @@ state_read(int fd, struct state *st, char *err, size_t errlen)
 			break;
 		st->st_recs = grown;
 		r = &st->st_recs[st->st_nrecs];
+		st->st_nrecs++;		/* state_free frees a part too */
 		if (record_parse(line, r) == -1)
 			break;
-		st->st_nrecs++;
 	}
 	free(line);
 	fclose(f);
@@ -354,10 +354,10 @@ record_parse(char *line, struct state_rec *r)
 			r->sr_vals[r->sr_nwords][len] = '\0';
 		}
 		r->sr_lens[r->sr_nwords] = len;
-		if (r->sr_keys[r->sr_nwords] == NULL ||
-		    r->sr_vals[r->sr_nwords] == NULL)
-			return -1;
 		r->sr_nwords++;
+		if (r->sr_keys[r->sr_nwords - 1] == NULL ||
+		    r->sr_vals[r->sr_nwords - 1] == NULL)
+			return -1;
 	}
 	return 0;
 }

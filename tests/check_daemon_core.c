@@ -74,24 +74,13 @@ struct bg {
 
 static char	ctl_err[1024];	/* the stderr of the last run */
 
-static const char *
-ctl_bin(void)
-{
-	const char	*v = getenv("CLUSTERCTL_BIN");
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("CLUSTERCTL_BIN is not set (run through make "
-		    "integration)");
-	return v;
-}
-
 /* argv for clusterctl -s ctl.sock and the NULL-ended args in ap. */
 static void
 ctl_argv(const char **argv, int max, const char *a1, va_list ap)
 {
 	int	n = 0;
 
-	argv[n++] = ctl_bin();
+	argv[n++] = h_ctl_bin();
 	argv[n++] = "-s";
 	argv[n++] = h_path("ctl.sock");
 	argv[n++] = a1;
@@ -270,22 +259,6 @@ wait_ready(const char *prog, int n, struct pstat *out)
 /*
  * The log, reports, processes.
  */
-
-/*
- * (H_ASSERT's message is formatted after its clean-up has removed the
- * test's directory: what it shows is read before.)
- */
-static void
-log_for(const char *needle, int n)
-{
-	int	found;
-
-	if (h_wait_log(needle, n, WAIT))
-		return;
-	found = h_count_log(needle);
-	H_ASSERT(0, "\"%s\" x%d not in the log (%d found)", needle, n,
-	    found);
-}
 
 /* Offset of the first needle in the log, -1 if absent. */
 static long
@@ -713,7 +686,7 @@ START_TEST(test_sigquit_retired_groups)
 	    "workers = 2\n"
 	    "stop_timeout = 30s\n");
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("asked to be replaced", 4);
+	h_log_for("asked to be replaced", 4);
 	t0 = h_now_ms();
 	H_ASSERT(h_signal(SIGQUIT) == 0, "kill");
 	H_ASSERT(h_wait_exit(5000, &st), "clusterd did not exit within 5 s "
@@ -765,7 +738,7 @@ failed_roll(const char *const *env)
 	gen_config(2, 1, 2);
 	rc = ctl(NULL, "reload", (const char *)NULL);
 	H_ASSERT(rc != 0, "a reload whose new workers exit at once: exit 0");
-	log_for("rolling restart stopped", 1);
+	h_log_for("rolling restart stopped", 1);
 	H_ASSERT(count_gen("app.", "2") >= 1, "no GEN=2 worker was tried");
 	wait_ready("app", 2, NULL);
 	return count_gen("app.", "2");
@@ -808,7 +781,7 @@ START_TEST(test_failed_roll_suicide)
 	int	g2 = failed_roll(NULL), g1 = count_gen("app.1.", "1");
 
 	H_ASSERT(kill(slot_pid("app", 1), SIGWINCH) == 0, "kill");
-	log_for("asked to be replaced", 1);
+	h_log_for("asked to be replaced", 1);
 	expect_gen1("app.1.", g1, g2, "a suicide");
 	wait_ready("app", 2, NULL);
 	H_ASSERT(count_gen("app.", "2") == g2, "GEN=2 started");
@@ -821,7 +794,7 @@ START_TEST(test_failed_roll_max_memory)
 	int	g2 = failed_roll(NULL), g1 = count_gen("app.1.", "1");
 
 	H_ASSERT(kill(slot_pid("app", 1), SIGURG) == 0, "kill");
-	log_for("over max_memory", 1);
+	h_log_for("over max_memory", 1);
 	expect_gen1("app.1.", g1, g2, "a max_memory replacement");
 	wait_ready("app", 2, NULL);
 	H_ASSERT(count_gen("app.", "2") == g2, "GEN=2 started");
@@ -892,7 +865,7 @@ START_TEST(test_failed_roll_notify_status)
 	notify_until(fd, "READY=1", buf, sizeof(buf));
 	H_ASSERT(strstr(buf, PREV_CONF) == NULL && strstr(buf, "reload "
 	    "failed") == NULL, "after a good reload: %s", buf);
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	n = count_gen("app.", "3");
 	H_ASSERT(n == 3, "%d GEN=3 workers", n);
 	close(fd);
@@ -959,7 +932,7 @@ START_TEST(test_exit_group_term)
 	    "stop_timeout = 30s\n"
 	    "restart_delay = 20s\n", port);
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("exited with status 1", 2);
+	h_log_for("exited with status 1", 2);
 	wait_kids("kids", 4);
 	kids_dead_within("kids", 4, 5000, "no stop_signal when their "
 	    "worker exited (stop_timeout is 30 s)");
@@ -990,7 +963,7 @@ START_TEST(test_exit_group_kill)
 	    "stop_timeout = 2s\n"
 	    "restart_delay = 20s\n", port, h_path("kill.sh"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("exited with status 1", 2);
+	h_log_for("exited with status 1", 2);
 	wait_kids("kids", 4);
 	H_ASSERT(read_kids("kids", p, k, MAXKIDS) >= 4, "kids");
 	for (i = 0; i < 4; i++)
@@ -1024,7 +997,7 @@ START_TEST(test_suicide_group)
 	H_ASSERT(h_start(NULL) > 0, "start");
 	wait_kids("kids", 1);
 	H_ASSERT(read_kids("kids", p, k, MAXKIDS) >= 1, "kids");
-	log_for("asked to be replaced", 1);
+	h_log_for("asked to be replaced", 1);
 	H_ASSERT(h_wait_dead(p[0], WAIT), "the retired worker %ld did not "
 	    "exit", (long)p[0]);
 	kids_dead_within("kids", 1, 5000, "no stop_signal when the retired "
@@ -1053,7 +1026,7 @@ START_TEST(test_shutdown_after_linger)
 	    "stop_timeout = 20s\n"
 	    "restart_delay = 20s\n");
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("exited with status 1", 1);
+	h_log_for("exited with status 1", 1);
 	wait_kids("kids", 1);
 	kids_dead_within("kids", 1, 5000, "no stop_signal when their "
 	    "worker exited (stop_timeout is 20 s)");
@@ -1108,7 +1081,7 @@ START_TEST(test_exit_group_shutdown)
 	    "workers = 3\n"
 	    "sockets = web\n", port);
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("exited with status 1", 6);
+	h_log_for("exited with status 1", 6);
 	H_ASSERT(h_signal(SIGTERM) == 0, "kill");
 	H_ASSERT(h_wait_exit(WAIT, &st) && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == 0, "wait status 0x%x", st);
@@ -1189,16 +1162,16 @@ START_TEST(test_roll_scale_down_ends)
 	wait_ready("app", 2, NULL);
 	ctl_ok("restart", "app", NULL);
 	/* slot 0 is done and slot 1's replacement is starting */
-	log_for("app[1] started (pid", 2);
+	h_log_for("app[1] started (pid", 2);
 	H_ASSERT(h_signal(SIGTTOU) == 0, "kill");
-	log_for("scaling from 2 to 1", 1);
+	h_log_for("scaling from 2 to 1", 1);
 	end = h_now_ms() + WAIT;
 	while (status_read("app", &ps) != 0 || strcmp(ps.state, "running")) {
 		H_ASSERT(h_now_ms() < end, "still \"%s\" %d s after SIGTTOU",
 		    ps.state, WAIT / 1000);
 		h_sleep_ms(50);
 	}
-	log_for("app: rolling restart done", 1);
+	h_log_for("app: rolling restart done", 1);
 	H_ASSERT(ctl(&out, "status", (const char *)NULL) == 0, "status");
 	H_ASSERT(strstr(out, "rolling") == NULL, "%s", out);
 	free(out);
@@ -1218,11 +1191,11 @@ START_TEST(test_roll_stop_queued_reload)
 	roll_config(2, 2, "1s");
 	ctl_ok("restart", "app", NULL);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("queued", 1);
+	h_log_for("queued", 1);
 	ctl_ok("stop", "app", NULL);
 	ctl_ok("start", "app", NULL);
 	wait_no_orphan("app");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	wait_all_tracked("app", 2, "2");
 	h_stop_daemon();
 }
@@ -1245,7 +1218,7 @@ START_TEST(test_reload_during_replacement)
 	H_ASSERT(h_start(NULL) > 0, "start");
 	wait_ready("app", 1, NULL);
 	H_ASSERT(kill(slot_pid("app", 0), SIGURG) == 0, "kill");
-	log_for("over max_memory", 1);
+	h_log_for("over max_memory", 1);
 	H_ASSERT(h_count_log("is ready") == 1, "the replacement was ready "
 	    "before the reload");
 	roll_config(2, 1, "3s");
@@ -1278,7 +1251,7 @@ START_TEST(test_rapid_suicide_bounded)
 	    "ipc = json\n"
 	    "stop_timeout = 3s\n");
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("loop[1] started (pid", 1);
+	h_log_for("loop[1] started (pid", 1);
 	t0 = h_now_ms();
 	while (h_now_ms() - t0 < 3000) {
 		n = worker_pids(pids, MAXPIDS);
@@ -1335,9 +1308,9 @@ START_TEST(test_reload_done_waits_own_rolls)
 	two_config(5000);
 	bg_ctl(&b, "reload", (const char *)NULL);
 	notify_until(fd, "RELOADING=1", buf, sizeof(buf));
-	log_for("fast: rolling restart done", 1);
+	h_log_for("fast: rolling restart done", 1);
 	ctl_ok("restart", "fast", NULL);
-	log_for("fast: rolling restart done", 2);
+	h_log_for("fast: rolling restart done", 2);
 	H_ASSERT(h_count_log(SLOW_DONE) == 0, "premise: slow's roll (5 s) "
 	    "ended before fast's two rolls");
 	/* at READY=1 and at clusterctl's exit: was slow's roll done? */
@@ -1377,7 +1350,7 @@ START_TEST(test_scale_during_roll)
 	wait_ready("app", 2, NULL);
 	ctl_ok("restart", "app", NULL);
 	ctl_ok("scale", "app", "4");
-	log_for("app: rolling restart done", 1);
+	h_log_for("app: rolling restart done", 1);
 	H_ASSERT(status_read("app", &ps) == 0 && ps.n == 4, "%d slots when "
 	    "the roll was done", ps.n);
 	wait_ready("app", 4, NULL);

@@ -48,17 +48,6 @@ struct slotinfo {
 };
 
 static const char *
-ctl_bin(void)
-{
-	const char	*v = getenv("CLUSTERCTL_BIN");
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("CLUSTERCTL_BIN is not set (run through make "
-		    "integration)");
-	return v;
-}
-
-static const char *
 ctl_sock(void)
 {
 	return h_path("ctl.sock");
@@ -97,7 +86,7 @@ vctl(int with_sock, const char *const *env, char **out, char **err,
 	const char	*argv[24];
 	int		 n = 0;
 
-	argv[n++] = ctl_bin();
+	argv[n++] = h_ctl_bin();
 	if (with_sock) {
 		argv[n++] = "-s";
 		argv[n++] = ctl_sock();
@@ -422,7 +411,7 @@ run_pty(const char *const *argv, int cols, char **out)
 static char *
 ctl_pty(int want, int cols, const char *a1, const char *a2)
 {
-	const char	*argv[] = { ctl_bin(), "-s", ctl_sock(), a1, a2, NULL };
+	const char	*argv[] = { h_ctl_bin(), "-s", ctl_sock(), a1, a2, NULL };
 	char		*out;
 	int		 rc = run_pty(argv, cols, &out);
 
@@ -1702,7 +1691,7 @@ ctl_as_nobody(const char *regid, const char *groups, const char *cmd,
 {
 	char		 sock[PATH_MAX];
 	const char	*argv[] = { SETPRIV, "--reuid=65534", regid, groups,
-			    ctl_bin(), "-s", sock, cmd, NULL };
+			    h_ctl_bin(), "-s", sock, cmd, NULL };
 
 	snprintf(sock, sizeof(sock), "%s", ctl_sock());
 	return run(argv, NULL, NULL, err);
@@ -1890,9 +1879,9 @@ END_TEST
 
 START_TEST(test_usage)
 {
-	const char	*none[] = { ctl_bin(), NULL };
-	const char	*help[] = { ctl_bin(), "--help", NULL };
-	const char	*badopt[] = { ctl_bin(), "--frob", "status", NULL };
+	const char	*none[] = { h_ctl_bin(), NULL };
+	const char	*help[] = { h_ctl_bin(), "--help", NULL };
+	const char	*badopt[] = { h_ctl_bin(), "--frob", "status", NULL };
 	char		*out, *err, *line, *save;
 
 	H_ASSERT(run(none, NULL, NULL, &err) == 2, "no command");

@@ -46,28 +46,6 @@
 #define SLOW_CHUNK	16384
 #define SLOW_PAUSE_MS	10
 
-static const char *
-ctl_bin(void)
-{
-	const char	*v = getenv("CLUSTERCTL_BIN");
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("CLUSTERCTL_BIN is not set (run through make "
-		    "integration)");
-	return v;
-}
-
-static const char *
-clusterd_bin(void)
-{
-	const char	*v = getenv("CLUSTERD_BIN");
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("CLUSTERD_BIN is not set (run through make "
-		    "integration)");
-	return v;
-}
-
 /* A shell script in the test directory, for a command = line. */
 static const char *
 script(const char *name, const char *text)
@@ -163,7 +141,7 @@ started_pid(const char *tag)
 static long long
 status_ms(const char *sock)
 {
-	const char	*argv[] = { ctl_bin(), "-s", sock, "status", NULL };
+	const char	*argv[] = { h_ctl_bin(), "-s", sock, "status", NULL };
 	long long	 t0 = h_now_ms();
 	int		 st;
 	pid_t		 pid;
@@ -619,7 +597,7 @@ START_TEST(test_capture_backpressure)
 	    "stdout = capture\n",
 	    sock, flood_script(SLOW_LINES), done);
 	H_ASSERT((reader = slow_reader(fifo, slow)) > 0, "fork");
-	argv[3] = clusterd_bin();
+	argv[3] = h_clusterd_bin();
 	argv[4] = h_conf();
 	argv[5] = fifo;
 	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
@@ -741,7 +719,7 @@ start_in_namespace(const char *const *env)
 				    NULL, NULL };
 
 	argv[6] = h_path("journal");
-	argv[7] = clusterd_bin();
+	argv[7] = h_clusterd_bin();
 	argv[8] = h_conf();
 	H_ASSERT(h_start_cmd(argv, env) > 0, "start");
 }

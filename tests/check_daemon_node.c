@@ -64,13 +64,6 @@ src(const char *rel)
 }
 
 static void
-log_for(const char *needle, int n)
-{
-	H_ASSERT(h_wait_log(needle, n, WAIT), "\"%s\" x%d not in the log "
-	    "(%d found)", needle, n, h_count_log(needle));
-}
-
-static void
 start(void)
 {
 	H_ASSERT(h_start(NULL) > 0, "start the daemon");
@@ -533,7 +526,7 @@ START_TEST(test_cluster_example)
 	    "ipc = node-cluster\n"
 	    "env = PORT=%d\n", port, src("examples/node/cluster-app.js"), port);
 	start();
-	log_for("started: node-cluster: 2/2 ready", 1);
+	h_log_for("started: node-cluster: 2/2 ready", 1);
 	for (i = 0; i < 4; i++) {
 		H_ASSERT(h_request_tcp(port, http_get, buf, sizeof(buf),
 		    WAIT) > 0 && strncmp(buf, "HTTP/1.1 200", 12) == 0 &&
@@ -571,7 +564,7 @@ START_TEST(test_plain_example)
 	    "ipc = node-cluster\n"
 	    "env = PORT=%d\n", port, src("examples/node/plain-app.js"), port);
 	start();
-	log_for("started: node-plain: 2/2 ready", 1);
+	h_log_for("started: node-plain: 2/2 ready", 1);
 	for (i = 0; i < 4; i++)
 		H_ASSERT(h_request_tcp(port, http_get, buf, sizeof(buf),
 		    WAIT) > 0 && strstr(buf, "hello from pid ") != NULL,
@@ -633,8 +626,8 @@ START_TEST(test_cluster_workers)
 	}
 	h_report_list_free(v, n);
 	snprintf(want, sizeof(want), "listen(%d) gets socket web", port);
-	log_for(want, 3);
-	log_for("started: node: 3/3 ready", 1);
+	h_log_for(want, 3);
+	h_log_for("started: node: 3/3 ready", 1);
 	H_ASSERT(get_ok(port, "/", NULL, 0), "no answer on %d", port);
 	h_stop_daemon();
 }
@@ -679,7 +672,7 @@ START_TEST(test_reuseport_spreads)
 	H_ASSERT(strcmp(h_report_get(v[0], "inode0"),
 	    h_report_get(v[1], "inode0")) != 0, "both serve one socket");
 	h_report_list_free(v, n);
-	log_for("started: node: 2/2 ready", 1);
+	h_log_for("started: node: 2/2 ready", 1);
 	for (i = 0; i < 40; i++) {
 		H_ASSERT(get_ok(port, "/", buf, sizeof(buf)), "request %d: %s",
 		    i, buf);
@@ -725,7 +718,7 @@ START_TEST(test_unix_host_fd)
 	H_ASSERT(daemon_holds(strtoul(h_report_get(v[0], "inode1"), NULL,
 	    10)), "the unix socket is not clusterd's");
 	h_report_list_free(v, n);
-	log_for("gets socket api", 2);
+	h_log_for("gets socket api", 2);
 	H_ASSERT(get_ok(port, "/", NULL, 0), "no answer on %d", port);
 	H_ASSERT(h_request_unix(sock, http_get, buf, sizeof(buf), WAIT) > 0 &&
 	    strstr(buf, "pid ") != NULL, "no answer on %s: \"%s\"", sock, buf);
@@ -767,7 +760,7 @@ START_TEST(test_https)
 		h_assert_key(v[i], "listen1", "EADDRNOTAVAIL");
 	}
 	h_report_list_free(v, n);
-	log_for("started: node: 2/2 ready", 1);
+	h_log_for("started: node: 2/2 ready", 1);
 	/*
 	 * TLS 1.2 sessions, each resumed on the next connection, until both
 	 * workers have served (the kernel picks the one that accepts).
@@ -838,7 +831,7 @@ START_TEST(test_https_upgrade)
 	start();
 	r = h_report_wait("node.", WAIT);
 	H_ASSERT(r != NULL, "no report from the worker");
-	log_for("started: node: 1/1 ready", 1);
+	h_log_for("started: node: 1/1 ready", 1);
 	snprintf(py, sizeof(py), "import os, signal, socket, ssl, time\n"
 	    "c = ssl._create_unverified_context()\n"
 	    "c.maximum_version = ssl.TLSVersion.TLSv1_2\n"
@@ -925,13 +918,13 @@ START_TEST(test_unconfigured_port)
 	snprintf(want, sizeof(want), "node[0] (pid %ld): listen(%d) matches "
 	    "none of the program's sockets: web (127.0.0.1:%d, fd 3)",
 	    (long)newest_pid("node."), other, port);
-	log_for(want, 1);
+	h_log_for(want, 1);
 	snprintf(want, sizeof(want), "): listen(%d) matches none of the "
 	    "program's sockets: web (127.0.0.1:%d, fd 3)", other, port);
 	/* the one that dies of it backs off: 100, 200, 400, 800 ms */
 	for (i = 0; i < 4; i++) {
 		snprintf(want, sizeof(want), "exited with status 1 after");
-		log_for(want, i + 1);
+		h_log_for(want, i + 1);
 		snprintf(want, sizeof(want), "; restarting in %s", delays[i]);
 		H_ASSERT(log_line_no(want, 1) == log_line_no("exited with "
 		    "status 1 after", i + 1), "restart %d is not \"%s\"",
@@ -977,11 +970,11 @@ START_TEST(test_listening_gates_roll)
 	h_expect_reports("node.1.", 1);
 	old[0] = newest_pid("node.0.");
 	old[1] = newest_pid("node.1.");
-	log_for("started: node: 2/2 ready", 1);
+	h_log_for("started: node: 2/2 ready", 1);
 	h_write_config(conf, port, src("tests/workers/node-app.js"), port,
 	    1000);
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	log_for("reload done: node: 2/2 ready", 1);
+	h_log_for("reload done: node: 2/2 ready", 1);
 	for (s = 0; s < 2; s++) {
 		snprintf(want, sizeof(want), "node.%d.", s);
 		H_ASSERT(h_wait_reports(want, 2, WAIT), "slot %d: no new "
@@ -1004,7 +997,7 @@ START_TEST(test_listening_gates_roll)
 		    "slot %d ready before its listen", s);
 		snprintf(want, sizeof(want), "node[%d] (pid %ld) exited", s,
 		    (long)old[s]);
-		log_for(want, 1);
+		h_log_for(want, 1);
 		H_ASSERT(log_line_no(want, 1) > log_line_no(ready, 1),
 		    "old worker %ld of slot %d stopped before its replacement "
 		    "listened", (long)old[s], s);
@@ -1043,7 +1036,7 @@ reload_under_load(const char *reuseport)
 	    "env = LISTEN=%d\n", port, reuseport,
 	    src("tests/workers/node-app.js"), port);
 	start();
-	log_for("started: node: 2/2 ready", 1);
+	h_log_for("started: node: 2/2 ready", 1);
 	H_ASSERT((ld = malloc(sizeof(*ld))) != NULL, "malloc");
 	load_init(ld, port);
 	end = h_now_ms() + 25000;
@@ -1111,7 +1104,7 @@ START_TEST(test_sigterm_in_flight)
 	    "stop_timeout = 30s\n"
 	    "env = LISTEN=%d\n", port, src("tests/workers/node-app.js"), port);
 	start();
-	log_for("started: node: 2/2 ready", 1);
+	h_log_for("started: node: 2/2 ready", 1);
 	for (i = 0; i < 2; i++) {
 		H_ASSERT((fd[i] = h_connect_tcp(port)) != -1, "connect");
 		H_ASSERT(h_send(fd[i], "GET /slow?ms=1500 HTTP/1.1\r\n"
@@ -1163,13 +1156,13 @@ START_TEST(test_worker_disconnect_once)
 	    "env = LISTEN=%d\n", control(), port,
 	    src("tests/workers/node-app.js"), port);
 	start();
-	log_for("started: node: 1/1 ready", 1);
+	h_log_for("started: node: 1/1 ready", 1);
 	H_ASSERT(get_ok(port, "/disconnect", buf, sizeof(buf)), "/disconnect:"
 	    " \"%s\"", buf);
 	first = body_pid(buf);
-	log_for("leaves by itself (cluster.worker.disconnect)", 1);
-	log_for("exited with status 0", 1);
-	log_for(") is ready", 2);
+	h_log_for("leaves by itself (cluster.worker.disconnect)", 1);
+	h_log_for("exited with status 0", 1);
+	h_log_for(") is ready", 2);
 	H_ASSERT(get_ok(port, "/", buf, sizeof(buf)) && body_pid(buf) !=
 	    first, "the replacement does not serve: \"%s\"", buf);
 	h_sleep_ms(500);
@@ -1202,17 +1195,17 @@ START_TEST(test_crash_restarted)
 	    "min_uptime = 200ms\n"
 	    "env = LISTEN=%d\n", port, src("tests/workers/node-app.js"), port);
 	start();
-	log_for("started: node: 1/1 ready", 1);
+	h_log_for("started: node: 1/1 ready", 1);
 	h_sleep_ms(250);	/* past min_uptime: restarted at once */
 	H_ASSERT((fd = h_connect_tcp(port)) != -1, "connect");
 	H_ASSERT(h_send(fd, "GET /crash HTTP/1.1\r\nHost: x\r\n\r\n") == 0,
 	    "send");
 	(void)h_recv_all(fd, buf, sizeof(buf), WAIT);
 	close(fd);
-	log_for("exited with status 3 after", 1);
+	h_log_for("exited with status 3 after", 1);
 	H_ASSERT(h_count_log("exited with status 3") == h_count_log("; "
 	    "restarting now"), "not restarted at once");
-	log_for(") is ready", 2);
+	h_log_for(") is ready", 2);
 	h_expect_reports("node.0.", 2);
 	H_ASSERT(get_ok(port, "/", NULL, 0), "the new worker does not serve");
 	h_stop_daemon();
@@ -1239,14 +1232,14 @@ START_TEST(test_lost_channel_is_failure)
 	    "min_uptime = 200ms\n"
 	    "env = LISTEN=%d\n", port, src("tests/workers/node-app.js"), port);
 	start();
-	log_for("started: node: 1/1 ready", 1);
+	h_log_for("started: node: 1/1 ready", 1);
 	h_sleep_ms(250);
 	H_ASSERT(get_ok(port, "/lose", buf, sizeof(buf)), "/lose: \"%s\"",
 	    buf);
-	log_for("exited with status 0 after", 1);
+	h_log_for("exited with status 0 after", 1);
 	H_ASSERT(h_count_log("not restarting") == 0, "a worker without its "
 	    "channel was taken for a clean exit");
-	log_for(") is ready", 2);
+	h_log_for(") is ready", 2);
 	H_ASSERT(get_ok(port, "/", NULL, 0), "the new worker does not serve");
 	h_stop_daemon();
 }
@@ -1272,12 +1265,12 @@ START_TEST(test_app_ready_message)
 	    "env = LISTEN=%d\n", port, src("tests/workers/node-app.js"), port);
 	start();
 	snprintf(want, sizeof(want), "listen(%d) gets socket web", port);
-	log_for(want, 1);
+	h_log_for(want, 1);
 	H_ASSERT(get_ok(port, "/", NULL, 0), "no answer on %d", port);
 	H_ASSERT(h_count_log("is ready") == 0, "ready before it said so");
 	H_ASSERT(get_ok(port, "/send?msg=ready", NULL, 0), "/send");
-	log_for("node[0] (pid", 2);
-	log_for("started: node: 1/1 ready", 1);
+	h_log_for("node[0] (pid", 2);
+	h_log_for("started: node: 1/1 ready", 1);
 	h_stop_daemon();
 }
 END_TEST
@@ -1311,7 +1304,7 @@ START_TEST(test_nacked_handle)
 	v = reports("node.", 1, &n);
 	h_assert_key(v[0], "listen0", "EMFILE");
 	h_report_list_free(v, n);
-	log_for("did not receive its server handle: sending it again (3 of "
+	h_log_for("did not receive its server handle: sending it again (3 of "
 	    "3)", 1);
 	H_ASSERT(h_count_log("did not receive its server handle: sending it "
 	    "again") == 3, "%d resends", h_count_log("sending it again"));
@@ -1390,7 +1383,7 @@ START_TEST(test_gunicorn_notify)
 	    "min_uptime = 100ms\n"
 	    "stop_timeout = 8s\n", control(), port, src("tests/workers"));
 	start();
-	log_for("started: gunicorn: 1/1 ready", 1);
+	h_log_for("started: gunicorn: 1/1 ready", 1);
 	status_shows("Gunicorn arbiter booted");
 	H_ASSERT(get_ok(port, "/", buf, sizeof(buf)), "gunicorn: \"%s\"",
 	    buf);
@@ -1398,8 +1391,8 @@ START_TEST(test_gunicorn_notify)
 	    h_count_log("foreign") == 0 && h_count_log("not in its "
 	    "process group") == 0, "gunicorn's datagrams were not taken");
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	log_for("reload done: gunicorn: 1/1 ready", 1);
-	log_for("gunicorn[0] (pid", 3);	/* ready, old exits, new ready */
+	h_log_for("reload done: gunicorn: 1/1 ready", 1);
+	h_log_for("gunicorn[0] (pid", 3);	/* ready, old exits, new ready */
 	for (i = 0; i < 3; i++)
 		H_ASSERT(get_ok(port, "/", buf, sizeof(buf)), "after the "
 		    "reload: \"%s\"", buf);
@@ -1429,7 +1422,7 @@ START_TEST(test_notify_ready_status_stopping)
 	    "env = STATUS=serving 42 \"requests\"\n", control(), PYTHON,
 	    src("tests/workers/notify_worker.py"));
 	start();
-	log_for("started: nt: 2/2 ready", 1);
+	h_log_for("started: nt: 2/2 ready", 1);
 	t_start = log_ms("nt[0] started", 1);
 	t_ready = log_ms("nt[0] (pid", 1);
 	H_ASSERT(first_line_has("nt[0] (pid", "is ready"),
@@ -1478,14 +1471,14 @@ START_TEST(test_notify_watchdog)
 	    src("tests/workers/notify_worker.py"), py,
 	    src("tests/workers/notify_worker.py"));
 	start();
-	log_for("quiet[0] (pid", 1);
-	log_for("sent no heartbeat for 500ms: SIGKILL", 1);
+	h_log_for("quiet[0] (pid", 1);
+	h_log_for("sent no heartbeat for 500ms: SIGKILL", 1);
 	d = log_ms("sent no heartbeat", 1) - log_ms("quiet[0] (pid", 1);
 	H_ASSERT(d >= 1100 && d < 3000, "quiet was killed %lld ms after it "
 	    "was ready (heartbeats for 800 ms, watchdog 500 ms)", d);
 	H_ASSERT(first_line_has("sent no heartbeat", "quiet[0]"), "not quiet "
 	    "was killed");
-	log_for("quiet[0] started", 2);
+	h_log_for("quiet[0] started", 2);
 	H_ASSERT(h_count_log("beat[0] started") == 1 &&
 	    h_count_log("beat[0] (pid") == 1, "beat was killed or replaced");
 	h_stop_daemon();
@@ -1521,20 +1514,20 @@ START_TEST(test_notify_garbage_flood)
 	    src("tests/workers/notify_worker.py"), PYTHON,
 	    src("tests/workers/notify_worker.py"));
 	start();
-	log_for("control socket: listening", 1);
+	h_log_for("control socket: listening", 1);
 	H_ASSERT(ctl(&out, "status", NULL) == 0, "clusterctl during the "
 	    "flood");
 	free(out);
 	status_shows("flood 2999");
-	log_for("flood[0] (pid", 7);
+	h_log_for("flood[0] (pid", 7);
 	/* 5 datagrams logged, then one line for the rest, then ready */
 	H_ASSERT(h_count_log("flood[0] (pid") == 7, "flood[0]: %d lines",
 	    h_count_log("flood[0] (pid"));
 	H_ASSERT(h_count_log("bad sd_notify datagram from pid") == 5 &&
 	    h_count_log("further bad sd_notify datagrams are not logged") ==
 	    1, "the garbage was not quieted");
-	log_for("flood[0] (pid", 7);
-	log_for("was not ready within 1.5s: SIGKILL", 1);
+	h_log_for("flood[0] (pid", 7);
+	h_log_for("was not ready within 1.5s: SIGKILL", 1);
 	line = h_find_line(h_log(), "not in its process group, dropped");
 	H_ASSERT(line != NULL && strstr(line, "stranger[0] (pid") != NULL,
 	    "the stranger's datagram: %s", line != NULL ? line : "(none)");
@@ -1597,7 +1590,7 @@ START_TEST(test_einhorn)
 	    "env = ACK_FORM=none\n", port, sock, PYTHON, w, PYTHON, w,
 	    PYTHON, w);
 	start();
-	log_for("started: ej: 2/2 ready; ey: 1/1 ready; en: 0/1 ready", 1);
+	h_log_for("started: ej: 2/2 ready; ey: 1/1 ready; en: 0/1 ready", 1);
 	v = reports("ej.", 2, &n);
 	for (k = 0; k < n; k++) {
 		h_assert_key(v[k], "is_worker", "1");
@@ -1614,8 +1607,8 @@ START_TEST(test_einhorn)
 	first = r->r_pid;
 	h_report_free(r);
 	h_report_free(h_report_wait("ey.", WAIT));
-	log_for("en[0] (pid", 1);
-	log_for("was not ready within 1s: SIGKILL", 1);
+	h_log_for("en[0] (pid", 1);
+	h_log_for("was not ready within 1s: SIGKILL", 1);
 	H_ASSERT(first_line_has("was not ready within", "en[0]"), "not the "
 	    "worker without an ack was killed");
 	H_ASSERT(h_count_log(") is ready") == 3, "%d ready",
@@ -1625,7 +1618,7 @@ START_TEST(test_einhorn)
 	    strstr(buf, "socket 1 fd 4") != NULL, "api: \"%s\"", buf);
 	/* a rolling restart: the new worker of slot 0 starts beside both */
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	log_for("reload done: ej: 2/2 ready", 1);
+	h_log_for("reload done: ej: 2/2 ready", 1);
 	H_ASSERT(h_wait_reports("ej.0.", 2, WAIT), "no new ej[0]");
 	r = report_not_of("ej.0.", first);
 	h_assert_key(r, "index", "2");
@@ -1677,9 +1670,9 @@ START_TEST(test_server_starter)
 	    strstr(buf, want) != NULL, "any: \"%s\"", buf);
 	H_ASSERT(h_request_unix(sock, "hi\n", buf, sizeof(buf), WAIT) > 0 &&
 	    strstr(buf, sock) != NULL, "path: \"%s\"", buf);
-	log_for("started: ss: 1/1 ready", 1);
+	h_log_for("started: ss: 1/1 ready", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	log_for("reload done: ss: 1/1 ready", 1);
+	h_log_for("reload done: ss: 1/1 ready", 1);
 	H_ASSERT(h_wait_reports("ss.0.", 2, WAIT), "no new worker");
 	r = report_not_of("ss.0.", first);
 	h_assert_key(r, "generation", "2");

@@ -60,46 +60,6 @@
  * Helpers.
  */
 
-/* Wait for the n-th occurrence of needle in the log, or fail. */
-static void
-log_for(const char *needle, int n)
-{
-	H_ASSERT(h_wait_log(needle, n, WAIT), "\"%s\" x%d not in the log "
-	    "(%d found)", needle, n, h_count_log(needle));
-}
-
-/* The pids of the newest n reports with this prefix, newest last. */
-static void
-newest_pids(const char *prefix, int n, pid_t *pids)
-{
-	struct h_report	**v;
-	size_t		  len, i;
-
-	len = h_report_list(prefix, &v);
-	H_ASSERT(len >= (size_t)n, "%zu reports \"%s*\", wanted %d", len,
-	    prefix, n);
-	for (i = 0; i < (size_t)n; i++)
-		pids[i] = v[len - (size_t)n + i]->r_pid;
-	h_report_list_free(v, len);
-}
-
-/* A report's key as a number, loaded by the worker's pid. */
-static long long
-report_num_of(const char *prefix, pid_t pid, const char *key)
-{
-	struct h_report	**v;
-	size_t		  len, i;
-	long long	  n = -2;
-
-	len = h_report_list(prefix, &v);
-	for (i = 0; i < len; i++)
-		if (v[i]->r_pid == pid)
-			n = h_report_num(v[i], key);
-	h_report_list_free(v, len);
-	H_ASSERT(n != -2, "no report \"%s*\" of pid %ld", prefix, (long)pid);
-	return n;
-}
-
 static char *
 report_str_of(const char *prefix, pid_t pid, const char *key, char *buf,
     size_t len)
@@ -125,43 +85,6 @@ static void
 wait_dead(pid_t pid)
 {
 	H_ASSERT(h_wait_dead(pid, WAIT), "pid %ld still alive", (long)pid);
-}
-
-/* The daemon and exactly n workers are alive (the old ones have gone). */
-static void
-wait_marked(int n)
-{
-	long long	end = h_now_ms() + WAIT;
-	pid_t		pids[64];
-
-	while (h_marked_pids(pids, 64) != n + 1) {
-		H_ASSERT(h_now_ms() < end, "%d processes, expected %d + the "
-		    "daemon", h_marked_pids(pids, 64) - 1, n);
-		h_sleep_ms(15);
-	}
-}
-
-/* Does anything accept on 127.0.0.1:port? */
-static int
-port_open(int port)
-{
-	int	fd = h_connect_tcp(port);
-
-	if (fd == -1)
-		return 0;
-	close(fd);
-	return 1;
-}
-
-/* One line request to a reporter; 1 if it answered "hello pid=". */
-static int
-reporter_answers(int port)
-{
-	char	buf[512];
-
-	if (h_request_tcp(port, "ping\n", buf, sizeof(buf), WAIT) <= 0)
-		return 0;
-	return strstr(buf, "hello pid=") != NULL;
 }
 
 /* Is msg one "STATUS=..." line and nothing else? */
@@ -219,7 +142,7 @@ START_TEST(test_reload_under_load)
 	    "min_uptime = 100ms\n"
 	    "stdout = null\n", port, h_example("hello"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	ld = h_load_new(port, 8);
 
 	/* A SIGHUP once the last reload is done and load ran 300 ms more. */
@@ -281,22 +204,22 @@ START_TEST(test_fd_identity)
 	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n%s", p1, conf);
 	H_ASSERT(h_start(NULL) > 0, "start");
 	h_expect_reports("web.", 2);
-	newest_pids("web.", 2, old);
-	inode = report_num_of("web.", old[0], "fd.3.inode");
+	h_newest_pids("web.", 2, old);
+	inode = h_report_num_of("web.", old[0], "fd.3.inode");
 	H_ASSERT(inode > 0, "no inode");
-	H_ASSERT(report_num_of("web.", old[1], "fd.3.inode") == inode,
+	H_ASSERT(h_report_num_of("web.", old[1], "fd.3.inode") == inode,
 	    "two workers, two sockets");
 
 	/* Same file: same socket in the new workers. */
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	h_expect_reports("web.", 4);
-	newest_pids("web.", 2, cur);
+	h_newest_pids("web.", 2, cur);
 	H_ASSERT(cur[0] != old[0] && cur[0] != old[1] && cur[1] != old[0] &&
 	    cur[1] != old[1], "no new workers");
-	H_ASSERT(report_num_of("web.", cur[0], "fd.3.inode") == inode &&
-	    report_num_of("web.", cur[1], "fd.3.inode") == inode,
+	H_ASSERT(h_report_num_of("web.", cur[0], "fd.3.inode") == inode &&
+	    h_report_num_of("web.", cur[1], "fd.3.inode") == inode,
 	    "the socket was not kept across the reload");
 	wait_dead(old[0]);
 	wait_dead(old[1]);
@@ -307,10 +230,10 @@ START_TEST(test_fd_identity)
 	    "[socket:extra]\nlisten = 127.0.0.1:%d\n%s", p2, p3, conf);
 	memcpy(old, cur, sizeof(old));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 2);
+	h_log_for("reload done", 2);
 	h_expect_reports("web.", 6);
-	newest_pids("web.", 2, cur);
-	i2 = report_num_of("web.", cur[0], "fd.3.inode");
+	h_newest_pids("web.", 2, cur);
+	i2 = h_report_num_of("web.", cur[0], "fd.3.inode");
 	H_ASSERT(i2 > 0 && i2 != inode, "a new address kept the old socket");
 	snprintf(want, sizeof(want), "127.0.0.1:%d", p2);
 	H_ASSERT_STR_EQ(report_str_of("web.", cur[1], "fd.3.addr", addr,
@@ -318,11 +241,11 @@ START_TEST(test_fd_identity)
 	snprintf(want, sizeof(want), "127.0.0.1:%d", p3);
 	H_ASSERT_STR_EQ(report_str_of("web.", cur[1], "fd.4.addr", addr,
 	    sizeof(addr)), want);
-	H_ASSERT(reporter_answers(p2) && reporter_answers(p3),
+	H_ASSERT(h_reporter_answers(p2) && h_reporter_answers(p3),
 	    "new sockets do not serve");
 	wait_dead(old[0]);
 	wait_dead(old[1]);
-	H_ASSERT(!port_open(p1), "port %d still accepts after its socket "
+	H_ASSERT(!h_port_open(p1), "port %d still accepts after its socket "
 	    "was removed and its workers have gone", p1);
 
 	/* extra is removed. */
@@ -330,20 +253,20 @@ START_TEST(test_fd_identity)
 	h_write_config("[socket:web]\nlisten = 127.0.0.1:%d\n%s", p2, conf);
 	memcpy(old, cur, sizeof(old));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 3);
+	h_log_for("reload done", 3);
 	h_expect_reports("web.", 8);
-	newest_pids("web.", 2, cur);
-	H_ASSERT(report_num_of("web.", cur[0], "fd.3.inode") == i2,
+	h_newest_pids("web.", 2, cur);
+	H_ASSERT(h_report_num_of("web.", cur[0], "fd.3.inode") == i2,
 	    "web was not kept");
 	H_ASSERT_STR_EQ(report_str_of("web.", cur[0], "env.LISTEN_FDS", addr,
 	    sizeof(addr)), "1");
-	H_ASSERT(report_num_of("web.", cur[0], "fd.4.listening") != 1,
+	H_ASSERT(h_report_num_of("web.", cur[0], "fd.4.listening") != 1,
 	    "the removed socket was passed on");
 	wait_dead(old[0]);
 	wait_dead(old[1]);
-	H_ASSERT(!port_open(p3), "port %d still accepts after its socket "
+	H_ASSERT(!h_port_open(p3), "port %d still accepts after its socket "
 	    "was removed and its workers have gone", p3);
-	H_ASSERT(reporter_answers(p2), "web does not serve");
+	H_ASSERT(h_reporter_answers(p2), "web does not serve");
 	h_stop_daemon();
 }
 END_TEST
@@ -368,8 +291,8 @@ START_TEST(test_invalid_reload)
 	    "min_uptime = 100ms\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
-	newest_pids("web.", 2, old);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 2, old);
 
 	h_write_config(
 	    "[socket:web]\n"
@@ -379,7 +302,7 @@ START_TEST(test_invalid_reload)
 	    "workers = lots\n"
 	    "sockets = web\n", port, h_worker("reporter"));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload failed", 1);
+	h_log_for("reload failed", 1);
 	snprintf(where, sizeof(where), "%s:5:", h_conf());
 	H_ASSERT(h_count_log(where) >= 1, "no \"%s\" in the log", where);
 	H_ASSERT(h_count_log("rolling restart") == 0, "a failed reload "
@@ -387,8 +310,8 @@ START_TEST(test_invalid_reload)
 	H_ASSERT(!h_pid_dead(old[0]) && !h_pid_dead(old[1]),
 	    "a worker is gone");
 	H_ASSERT(h_count_reports("web.") == 2, "a new worker started");
-	H_ASSERT(reporter_answers(port), "no longer serving");
-	wait_marked(2);
+	H_ASSERT(h_reporter_answers(port), "no longer serving");
+	h_wait_marked(2);
 
 	h_write_config(
 	    "[socket:web]\n"
@@ -399,13 +322,13 @@ START_TEST(test_invalid_reload)
 	    "sockets = web\n"
 	    "min_uptime = 100ms\n", port, h_worker("reporter"));
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	h_expect_reports("web.", 4);
-	newest_pids("web.", 2, cur);
+	h_newest_pids("web.", 2, cur);
 	wait_dead(old[0]);
 	wait_dead(old[1]);
 	H_ASSERT(!h_pid_dead(cur[0]) && !h_pid_dead(cur[1]), "new workers");
-	H_ASSERT(reporter_answers(port), "not serving after the reload");
+	H_ASSERT(h_reporter_answers(port), "not serving after the reload");
 	h_stop_daemon();
 }
 END_TEST
@@ -434,19 +357,19 @@ START_TEST(test_hundred_reloads)
 	    "stdout = null\n"
 	    "stderr = null\n", port, h_example("hello"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	for (i = 1; i <= 100; i++) {
 		H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-		log_for("reload done", i);
+		h_log_for("reload done", i);
 		if (i == 5) {
-			wait_marked(2);
+			h_wait_marked(2);
 			h_assert_no_zombies();
 			fds0 = h_fd_count(h_daemon());
 			rss0 = h_rss_kib(h_daemon());
 		}
 	}
 	H_ASSERT(h_count_log("reload failed") == 0, "a reload failed");
-	wait_marked(2);
+	h_wait_marked(2);
 	h_assert_no_zombies();
 	fds = h_fd_count(h_daemon());
 	rss = h_rss_kib(h_daemon());
@@ -475,14 +398,14 @@ START_TEST(test_queued_reload)
 	    "workers = 2\n"
 	    "min_uptime = 700ms\n", h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("rolling restart of", 1);
+	h_log_for("rolling restart of", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("queued", 1);
+	h_log_for("queued", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 2);
+	h_log_for("reload done", 2);
 	/* No third reload: it would have begun by now, within one roll. */
 	H_ASSERT(!h_wait_log("reloading ", 3, 2000), "queued reloads did "
 	    "not collapse: %d reloads", h_count_log("reloading "));
@@ -512,24 +435,24 @@ START_TEST(test_program_add_remove)
 	H_ASSERT(h_start(NULL) > 0, "start");
 	h_expect_reports("a.", 1);
 	h_expect_reports("b.", 2);
-	log_for("started:", 1);
-	newest_pids("a.", 1, &a0);
-	newest_pids("b.", 2, b);
+	h_log_for("started:", 1);
+	h_newest_pids("a.", 1, &a0);
+	h_newest_pids("b.", 2, b);
 
 	h_write_config("%s%s", pa, pc);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
-	log_for("b: removed from the configuration", 1);
+	h_log_for("reload done", 1);
+	h_log_for("b: removed from the configuration", 1);
 	wait_dead(b[0]);
 	wait_dead(b[1]);
 	h_expect_reports("c.0.", 1);
 	h_expect_reports("a.", 2);
-	newest_pids("c.", 1, c1);
-	newest_pids("a.", 1, a1);
+	h_newest_pids("c.", 1, c1);
+	h_newest_pids("a.", 1, a1);
 	H_ASSERT(a1[0] != a0, "a was not rolled");
 	wait_dead(a0);
 	H_ASSERT(!h_pid_dead(c1[0]) && !h_pid_dead(a1[0]), "a or c down");
-	wait_marked(2);
+	h_wait_marked(2);
 	H_ASSERT(h_count_reports("b.") == 2, "b restarted");
 	h_stop_daemon();
 }
@@ -547,24 +470,24 @@ START_TEST(test_scale_signals)
 	    "min_uptime = 100ms\n", h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
 	h_expect_reports("web.0.", 1);
-	log_for("started:", 1);
-	newest_pids("web.0.", 1, &w0);
+	h_log_for("started:", 1);
+	h_newest_pids("web.0.", 1, &w0);
 
 	H_ASSERT(h_signal(SIGTTIN) == 0, "kill");
 	h_expect_reports("web.1.", 1);
-	newest_pids("web.1.", 1, &w1);
-	wait_marked(2);
+	h_newest_pids("web.1.", 1, &w1);
+	h_wait_marked(2);
 
 	H_ASSERT(h_signal(SIGTTOU) == 0, "kill");
 	wait_dead(w1);
-	wait_marked(1);
+	h_wait_marked(1);
 	H_ASSERT(!h_pid_dead(w0), "slot 0 stopped");
 
 	H_ASSERT(h_signal(SIGTTOU) == 0, "kill");
-	log_for("SIGTTOU", 2);
+	h_log_for("SIGTTOU", 2);
 	/* The signal was handled; nothing may stop. */
 	H_ASSERT(!h_wait_dead(w0, 500), "the last worker was stopped");
-	wait_marked(1);
+	h_wait_marked(1);
 	H_ASSERT(h_count_reports("web.") == 2, "a worker was restarted");
 	H_ASSERT(h_daemon_alive(), "the daemon died");
 	h_stop_daemon();
@@ -655,7 +578,7 @@ START_TEST(test_graceful_under_load)
 	    "env = REPLY_DELAY_MS=1000\n", port, h_worker("reporter"));
 	H_ASSERT(h_start(NULL) > 0, "start");
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	for (i = 0; i < INFLIGHT; i++) {
 		fds[i] = h_connect_tcp(port);
 		H_ASSERT(fds[i] != -1, "connect: %s", strerror(errno));

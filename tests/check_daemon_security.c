@@ -119,23 +119,12 @@ need_root(const char *test)
 	return 0;
 }
 
-static const char *
-daemon_bin(void)
-{
-	const char	*v = getenv("CLUSTERD_BIN");
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("CLUSTERD_BIN is not set (run through make "
-		    "integration)");
-	return v;
-}
-
 /* Start clusterd -c CONF as nobody (setpriv), with the extra args. */
 static void
 start_as_nobody(const char *a1, const char *a2)
 {
 	const char	*argv[] = { SETPRIV, "--reuid=65534", "--regid=65534",
-			    "--clear-groups", daemon_bin(), "-c", h_conf(), a1,
+			    "--clear-groups", h_clusterd_bin(), "-c", h_conf(), a1,
 			    a2, NULL };
 
 	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
@@ -545,7 +534,7 @@ proc_nofile(pid_t pid)
  */
 START_TEST(test_nofile)
 {
-	const char	*argv[] = { PRLIMIT, "--nofile=256:4096", daemon_bin(),
+	const char	*argv[] = { PRLIMIT, "--nofile=256:4096", h_clusterd_bin(),
 			    "-c", h_conf(), NULL };
 	struct h_report	*r;
 

@@ -154,13 +154,6 @@ start_wrapped(const char *settings)
 	return pid;
 }
 
-static void
-log_for(const char *needle, int n)
-{
-	H_ASSERT(h_wait_log(needle, n, WAIT), "\"%s\" x%d not in the log "
-	    "(%d found)", needle, n, h_count_log(needle));
-}
-
 /* Byte offset of the first needle in the log, or -1. */
 static long
 log_pos(const char *needle)
@@ -220,66 +213,12 @@ static void
 upgrade_by_signal(int n)
 {
 	H_ASSERT(h_signal(SIGUSR2) == 0, "kill");
-	log_for("upgraded: ", n);
+	h_log_for("upgraded: ", n);
 }
 
 /*
  * Helpers: workers and sockets.
  */
-
-/* The pids of the newest n reports with this prefix. */
-static void
-newest_pids(const char *prefix, int n, pid_t *pids)
-{
-	struct h_report	**v;
-	size_t		  len, i;
-
-	len = h_report_list(prefix, &v);
-	H_ASSERT(len >= (size_t)n, "%zu reports \"%s*\", wanted %d", len,
-	    prefix, n);
-	for (i = 0; i < (size_t)n; i++)
-		pids[i] = v[len - (size_t)n + i]->r_pid;
-	h_report_list_free(v, len);
-}
-
-/* A number from the report of pid. */
-static long long
-report_num_of(const char *prefix, pid_t pid, const char *key)
-{
-	struct h_report	**v;
-	size_t		  len, i;
-	long long	  n = -2;
-
-	len = h_report_list(prefix, &v);
-	for (i = 0; i < len; i++)
-		if (v[i]->r_pid == pid)
-			n = h_report_num(v[i], key);
-	h_report_list_free(v, len);
-	H_ASSERT(n != -2, "no report \"%s*\" of pid %ld", prefix, (long)pid);
-	return n;
-}
-
-/* One line request to a reporter; 1 if it answered "hello pid=". */
-static int
-reporter_answers(int port)
-{
-	char	buf[512];
-
-	if (h_request_tcp(port, "ping\n", buf, sizeof(buf), WAIT) <= 0)
-		return 0;
-	return strstr(buf, "hello pid=") != NULL;
-}
-
-static int
-port_open(int port)
-{
-	int	fd = h_connect_tcp(port);
-
-	if (fd == -1)
-		return 0;
-	close(fd);
-	return 1;
-}
 
 static int
 cmp_ulong(const void *a, const void *b)
@@ -397,20 +336,6 @@ assert_no_signal(void)
 	    h_count_in_file(h_out(), "got signal"));
 }
 
-/* The daemon and exactly n workers are alive. */
-static void
-wait_marked(int n)
-{
-	long long	end = h_now_ms() + WAIT;
-	pid_t		pids[64];
-
-	while (h_marked_pids(pids, 64) != n + 1) {
-		H_ASSERT(h_now_ms() < end, "%d processes, expected %d + the "
-		    "daemon", h_marked_pids(pids, 64) - 1, n);
-		h_sleep_ms(15);
-	}
-}
-
 /* The next sd_notify message that is not a bare STATUS= line. */
 static void
 notify_next(int fd, char *buf, size_t len, const char *waiting_for)
@@ -455,7 +380,7 @@ START_TEST(test_upgrade_under_load)
 	    "min_uptime = 100ms\n"
 	    "stdout = null\n", port, h_example("hello"));
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	ld = h_load_new(port, 8);
 
 	/* An upgrade once the last one is done and load ran 200 ms more. */
@@ -529,8 +454,8 @@ START_TEST(test_upgrade_keeps_everything)
 	    "min_uptime = 100ms\n", head(), p1, p2, h_worker("reporter"));
 	master = start_copy(env);
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
-	newest_pids("web.", 2, w);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 2, w);
 	notify_next(nfd, buf, sizeof(buf), "FDSTORE=1 of web");
 	notify_next(nfd, buf, sizeof(buf), "FDSTORE=1 of rp");
 	notify_next(nfd, buf, sizeof(buf), "READY=1");
@@ -548,7 +473,7 @@ START_TEST(test_upgrade_keeps_everything)
 
 	ctl(UPGRADE_REQ, buf, sizeof(buf), WAIT);
 	H_ASSERT_STR_EQ(buf, UPGRADE_OK);
-	log_for("upgraded: ", 1);
+	h_log_for("upgraded: ", 1);
 	notify_next(nfd, buf, sizeof(buf), "RELOADING=1");
 	H_ASSERT(strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27) == 0,
 	    "at the upgrade: \"%s\"", buf);
@@ -568,7 +493,7 @@ START_TEST(test_upgrade_keeps_everything)
 	for (i = 0; i < 2; i++) {
 		H_ASSERT(!h_pid_dead(w[i]), "worker %ld is gone", (long)w[i]);
 		H_ASSERT(bsearch(&(unsigned long){ (unsigned long)
-		    report_num_of("web.", w[i], "fd.3.inode") }, after,
+		    h_report_num_of("web.", w[i], "fd.3.inode") }, after,
 		    (size_t)na, sizeof(*after), cmp_ulong) != NULL,
 		    "worker %ld's socket is not the master's", (long)w[i]);
 	}
@@ -579,7 +504,7 @@ START_TEST(test_upgrade_keeps_everything)
 	H_ASSERT(st_exe.st_ino == st_bin.st_ino && st_exe.st_dev ==
 	    st_bin.st_dev, "/proc/%ld/exe is not the new %s", (long)master,
 	    bin());
-	H_ASSERT(reporter_answers(p1) && reporter_answers(p2), "not "
+	H_ASSERT(h_reporter_answers(p1) && h_reporter_answers(p2), "not "
 	    "serving after the upgrade");
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
 	snprintf(link, sizeof(link), "\"pid\":%ld,", (long)w[0]);
@@ -615,7 +540,7 @@ START_TEST(test_upgrade_ipc_partial_line)
 	    "env = SEND_THEN=-line\"}\\n\n", head(), h_worker("ipcworker"),
 	    h_path("send"));
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
 	H_ASSERT(strstr(buf, "\"status\":\"before\"") != NULL, "status "
 	    "before the upgrade: %s", buf);
@@ -698,7 +623,7 @@ START_TEST(test_upgrade_node_channel)
 	    "min_uptime = 300ms\n"
 	    "stop_timeout = 5s\n", head(), port, srcdir());
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	H_ASSERT(http_get(port, "/", buf, sizeof(buf)) == 200, "GET /: %s",
 	    buf);
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
@@ -720,8 +645,8 @@ START_TEST(test_upgrade_node_channel)
 	}
 	H_ASSERT(http_get(port, "/boom", buf, sizeof(buf)) == 500,
 	    "GET /boom: %s", buf);
-	log_for("asked to be replaced", 1);
-	log_for(") is ready", 3);
+	h_log_for("asked to be replaced", 1);
+	h_log_for(") is ready", 3);
 	H_ASSERT(http_get(port, "/", buf, sizeof(buf)) == 200, "GET / after "
 	    "the replacement: %s", buf);
 	h_stop_daemon();
@@ -756,7 +681,7 @@ START_TEST(test_upgrade_node_cluster)
 	    "stop_timeout = 5s\n"
 	    "env = PORT=%d\n", head(), port, srcdir(), port);
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
 	w[0] = (pid_t)atol(strstr(buf, "\"pid\":") + 6);
 	w[1] = (pid_t)atol(strstr(strstr(buf, "\"pid\":") + 6, "\"pid\":") +
@@ -768,11 +693,11 @@ START_TEST(test_upgrade_node_cluster)
 		H_ASSERT(http_get(port, "/", buf, sizeof(buf)) == 200,
 		    "GET / after the upgrade: %s", buf);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	for (i = 0; i < 2; i++) {
 		snprintf(needle, sizeof(needle), "(pid %ld) exited",
 		    (long)w[i]);
-		log_for(needle, 1);
+		h_log_for(needle, 1);
 		snprintf(needle, sizeof(needle), "(pid %ld) exited with status "
 		    "0", (long)w[i]);
 		H_ASSERT(h_count_log(needle) == 1, "worker %ld of before the "
@@ -805,8 +730,8 @@ START_TEST(test_upgrade_notify_socket)
 	    "env = NOTIFY_WATCHDOG_MS=200\n", h_worker("reporter"));
 	start_copy(NULL);
 	h_expect_reports("web.", 1);
-	log_for("started:", 1);
-	newest_pids("web.", 1, &w);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 1, &w);
 	upgrade_by_signal(1);
 	h_sleep_ms(2000);
 	H_ASSERT(h_count_in_file(h_out(), "notify failed") == 0, "the "
@@ -845,12 +770,12 @@ START_TEST(test_upgrade_crash_in_window)
 	start_wrapped(settings);
 	snprintf(wlog, sizeof(wlog), "%s", h_path("wrap.conf.log"));
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
-	newest_pids("web.0.", 1, &w[0]);
-	newest_pids("web.1.", 1, &w[1]);
+	h_log_for("started:", 1);
+	h_newest_pids("web.0.", 1, &w[0]);
+	h_newest_pids("web.1.", 1, &w[1]);
 	for (tries = 1; tries <= 3 && !inside; tries++) {
 		H_ASSERT(h_signal(SIGUSR2) == 0, "kill");
-		log_for("upgrade: executing", tries);
+		h_log_for("upgrade: executing", tries);
 		if (h_count_in_file(wlog, "takeover ") < tries &&
 		    h_count_log("took over") < tries) {
 			H_ASSERT(kill(w[0], SIGKILL) == 0, "kill: %s",
@@ -858,24 +783,24 @@ START_TEST(test_upgrade_crash_in_window)
 			H_ASSERT(h_wait_dead(w[0], WAIT), "the worker lives");
 			inside = h_count_in_file(wlog, "takeover ") < tries;
 		}
-		log_for("upgraded: ", tries);
+		h_log_for("upgraded: ", tries);
 	}
 	H_ASSERT(inside, "the worker could not be killed inside the window "
 	    "in 3 upgrades");
 	snprintf(needle, sizeof(needle), "(pid %ld) exited on signal 9",
 	    (long)w[0]);
-	log_for(needle, 1);
+	h_log_for(needle, 1);
 	H_ASSERT(log_pos(needle) > log_pos("took over"), "the exit was seen "
 	    "before the takeover");
 	h_expect_reports("web.0.", 2);
-	newest_pids("web.0.", 1, &next);
+	h_newest_pids("web.0.", 1, &next);
 	H_ASSERT(next != w[0] && !h_pid_dead(next), "slot 0 was not "
 	    "replaced");
 	H_ASSERT(!h_pid_dead(w[1]) && h_count_reports("web.1.") == 1,
 	    "slot 1 was touched");
-	wait_marked(2);
+	h_wait_marked(2);
 	h_assert_no_zombies();
-	H_ASSERT(reporter_answers(port), "not serving");
+	H_ASSERT(h_reporter_answers(port), "not serving");
 	/* once: nothing more of it shows later either */
 	h_sleep_ms(300);
 	H_ASSERT(h_count_log(needle) == 1, "its exit was logged %d times",
@@ -905,38 +830,40 @@ START_TEST(test_upgrade_signals_in_window)
 	start_wrapped("takeover_ms=1000\n");
 	snprintf(wlog, sizeof(wlog), "%s", h_path("wrap.conf.log"));
 	h_expect_reports("web.", 1);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	H_ASSERT(h_signal(SIGUSR2) == 0, "kill");
-	log_for("upgrade: executing", 1);
+	h_log_for("upgrade: executing", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0 && h_signal(SIGTTIN) == 0, "kill");
 	H_ASSERT(h_count_in_file(wlog, "takeover ") == 0, "the signals came "
 	    "after the window (a slow machine?)");
-	log_for("upgraded: ", 1);
-	log_for("reload done", 1);
-	log_for("web: scaling from 1 to 2 workers", 1);
+	h_log_for("upgraded: ", 1);
+	h_log_for("reload done", 1);
+	h_log_for("web: scaling from 1 to 2 workers", 1);
 	H_ASSERT(log_pos("took over") < log_pos("reloading "), "reloaded "
 	    "before the new image ran");
 	H_ASSERT(h_daemon_alive(), "the master died of a signal");
-	wait_marked(2);
+	h_wait_marked(2);
 	h_stop_daemon();
 }
 END_TEST
 
 /*
- * Timers carry over.  Four programs, each with a 3 s timer running when
+ * Timers carry over.  Four programs, each with a 6 s timer running when
  * the upgrade starts (about 700 ms after the event that armed it) and
  * still running when the new image takes over (upgwrap holds the
  * takeover 500 ms): a worker in stop_timeout (it ignores SIGTERM), a
  * slot in backoff (its replacement failed at once), a worker waiting
  * for ready_timeout (it never says ready), and what a dead worker left
  * in its process group (a child that ignores SIGTERM), which gets
- * SIGKILL at stop_timeout.  Each must be acted on 3 s after its event,
- * not 3 s after the upgrade.  The killed workers have lived longer than
+ * SIGKILL at stop_timeout.  Each must be acted on 6 s after its event,
+ * not 6 s after the upgrade (at least 1.2 s later: past the slack).  The
+ * timers are long so that a slow machine (sanitizers) still upgrades
+ * before they fire.  The killed workers have lived longer than
  * their min_uptime, so that they are restarted at once, not after a
  * backoff (test_upgrade_after_backoff).
  */
-#define TIMER_MS	3000
-#define TIMER_SLACK_MS	600	/* a loaded machine is late, never early */
+#define TIMER_MS	6000
+#define TIMER_SLACK_MS	1000	/* a loaded machine is late, never early */
 
 static void
 assert_on_time(const char *what, long long armed, long long fired,
@@ -959,7 +886,7 @@ START_TEST(test_upgrade_timers)
 	static const char failed_c[] = "exited with status 3 after";
 	static const char fired_c[] = "crasher[0] started (pid";
 	static const char started_r[] = "slow[0] started (pid";
-	static const char fired_r[] = "was not ready within 3s";
+	static const char fired_r[] = "was not ready within 6s";
 	char		 buf[4096], fired_s[64], armed_l[64], fired_l[64];
 	pid_t		 s0, c0, r0, l0;
 	long long	 t_up;
@@ -969,24 +896,24 @@ START_TEST(test_upgrade_timers)
 	    "[program:stopper]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "stop_timeout = 3s\n"
+	    "stop_timeout = 6s\n"
 	    "env = IGNORE_TERM=1\n"
 	    "[program:crasher]\n"
 	    "command = %s\n"
 	    "min_uptime = 100ms\n"
-	    "restart_delay = 3s\n"
+	    "restart_delay = 6s\n"
 	    "env = FAIL_IF_FILE=%s\n"
 	    "[program:slow]\n"
 	    "command = %s\n"
 	    "ready = message\n"
-	    "ready_timeout = 3s\n"
+	    "ready_timeout = 6s\n"
 	    "min_uptime = 10ms\n"
 	    "env = READY_AFTER_MS=0\n"
 	    "env = READY_IF_FILE=%s\n"
 	    "[program:linger]\n"
 	    "command = %s\n"
 	    "min_uptime = 10ms\n"
-	    "stop_timeout = 3s\n"
+	    "stop_timeout = 6s\n"
 	    "env = SPAWN_CHILD=1\n", head(), h_worker("reporter"),
 	    h_worker("reporter"), h_path("fail"), h_worker("ipcworker"),
 	    h_path("ready"), h_worker("reporter"));
@@ -995,10 +922,10 @@ START_TEST(test_upgrade_timers)
 	h_expect_reports("stopper.", 1);
 	h_expect_reports("crasher.", 1);
 	h_expect_reports("linger.", 1);
-	log_for("started:", 1);
-	newest_pids("stopper.", 1, &s0);
-	newest_pids("crasher.", 1, &c0);
-	newest_pids("linger.", 1, &l0);
+	h_log_for("started:", 1);
+	h_newest_pids("stopper.", 1, &s0);
+	h_newest_pids("crasher.", 1, &c0);
+	h_newest_pids("linger.", 1, &l0);
 	ctl(STATUS_REQ, buf, sizeof(buf), WAIT);
 	r0 = (pid_t)atol(strstr(strstr(buf, "\"name\":\"slow\""), "\"pid\":") +
 	    6);
@@ -1011,24 +938,24 @@ START_TEST(test_upgrade_timers)
 	unlink(h_path("ready"));
 	H_ASSERT(kill(c0, SIGKILL) == 0 && kill(r0, SIGKILL) == 0 &&
 	    kill(l0, SIGKILL) == 0, "kill");
-	log_for(failed_c, 1);
-	log_for(started_r, 2);
+	h_log_for(failed_c, 1);
+	h_log_for(started_r, 2);
 	snprintf(armed_l, sizeof(armed_l), "linger[0] (pid %ld) left members",
 	    (long)l0);
-	log_for(armed_l, 1);
+	h_log_for(armed_l, 1);
 	/* Let them run a while, so a timer restarted at the upgrade shows. */
 	h_sleep_ms(700);
 	upgrade_by_signal(1);
 	t_up = log_time("upgraded: ", 1);
 
 	snprintf(fired_s, sizeof(fired_s), "stopper[0] (pid %ld) did not stop "
-	    "within 3s", (long)s0);
-	log_for(fired_s, 1);
-	log_for(fired_c, 3);
-	log_for(fired_r, 1);
+	    "within 6s", (long)s0);
+	h_log_for(fired_s, 1);
+	h_log_for(fired_c, 3);
+	h_log_for(fired_r, 1);
 	snprintf(fired_l, sizeof(fired_l), "linger[0] (pid %ld) did not stop "
-	    "within 3s", (long)l0);
-	log_for(fired_l, 1);
+	    "within 6s", (long)l0);
+	h_log_for(fired_l, 1);
 
 	assert_on_time("stop_timeout", log_time("control socket: stop "
 	    "stopper", 1), log_time(fired_s, 1), t_up);
@@ -1062,13 +989,13 @@ START_TEST(test_upgrade_after_backoff)
 	    "restart_delay = 100ms\n", h_worker("reporter"));
 	start_copy(NULL);
 	h_expect_reports("web.", 1);
-	log_for("started:", 1);
-	newest_pids("web.", 1, &w0);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 1, &w0);
 	H_ASSERT(kill(w0, SIGKILL) == 0, "kill: %s", strerror(errno));
-	log_for("restarting in 100ms", 1);
+	h_log_for("restarting in 100ms", 1);
 	h_expect_reports("web.", 2);
-	newest_pids("web.", 1, &w1);
-	log_for(") is ready", 2);
+	h_newest_pids("web.", 1, &w1);
+	h_log_for(") is ready", 2);
 	upgrade_by_signal(1);
 	/* A second worker would start at once: give it the time to show. */
 	h_sleep_ms(500);
@@ -1076,7 +1003,7 @@ START_TEST(test_upgrade_after_backoff)
 	    == 2, "the upgrade started another worker for slot 0 (%d "
 	    "starts)", h_count_log("web[0] started"));
 	H_ASSERT(!h_pid_dead(w1), "the current worker is gone");
-	wait_marked(1);
+	h_wait_marked(1);
 	h_stop_daemon();
 }
 END_TEST
@@ -1105,9 +1032,9 @@ START_TEST(test_hundred_upgrades)
 	    "stdout = null\n"
 	    "stderr = null\n", port, h_worker("reporter"));
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	h_expect_reports("web.", 2);
-	newest_pids("web.", 2, w);
+	h_newest_pids("web.", 2, w);
 	for (i = 1; i <= 100; i++) {
 		upgrade_by_signal(i);
 		if (i == 5) {
@@ -1127,7 +1054,7 @@ START_TEST(test_hundred_upgrades)
 		    "upgrades, %ld KiB after 100", rss0, rss);
 	H_ASSERT(!h_pid_dead(w[0]) && !h_pid_dead(w[1]) &&
 	    h_count_reports("web.") == 2, "the workers changed");
-	wait_marked(2);
+	h_wait_marked(2);
 	H_ASSERT(h_request_tcp(port, "ping\n", buf, sizeof(buf), WAIT) > 0 &&
 	    strstr(buf, "hello pid=") != NULL, "not serving: \"%s\"", buf);
 	h_stop_daemon();
@@ -1150,17 +1077,17 @@ START_TEST(test_upgrade_waits_for_roll)
 	    "workers = 2\n"
 	    "min_uptime = 700ms\n", head(), h_worker("reporter"));
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("rolling restart of", 1);
+	h_log_for("rolling restart of", 1);
 	ctl(UPGRADE_REQ, buf, sizeof(buf), WAIT);
 	H_ASSERT_STR_EQ(buf, UPGRADE_OK);
 	H_ASSERT(log_pos("upgrade of clusterd requested") < log_pos("reload "
 	    "done"), "the upgrade was not asked for during the roll");
 	H_ASSERT(log_pos("reload done") < log_pos("upgrade: checking"),
 	    "the upgrade did not wait for the reload");
-	log_for("upgraded: ", 1);
-	wait_marked(2);
+	h_log_for("upgraded: ", 1);
+	h_wait_marked(2);
 	h_stop_daemon();
 }
 END_TEST
@@ -1183,19 +1110,19 @@ START_TEST(test_reload_during_check)
 	    "min_uptime = 1s\n", h_worker("reporter"));
 	start_wrapped("check_ms=1000\n");
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
-	newest_pids("web.", 2, old);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 2, old);
 	H_ASSERT(h_signal(SIGUSR2) == 0, "kill");
-	log_for("upgrade: checking", 1);
+	h_log_for("upgrade: checking", 1);
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
-	log_for("upgraded: ", 1);
+	h_log_for("reload done", 1);
+	h_log_for("upgraded: ", 1);
 	H_ASSERT(log_pos("reload done") < log_pos("upgrade: executing"),
 	    "the new image was executed during the rolling restart");
 	H_ASSERT(h_wait_dead(old[0], WAIT) && h_wait_dead(old[1], WAIT),
 	    "a worker of before the reload still runs");
 	h_expect_reports("web.", 4);
-	wait_marked(2);
+	h_wait_marked(2);
 	h_stop_daemon();
 }
 END_TEST
@@ -1215,7 +1142,7 @@ START_TEST(test_upgrade_two_clients)
 	    "command = %s\n"
 	    "min_uptime = 100ms\n", head(), h_worker("reporter"));
 	start_copy(NULL);
-	log_for("started:", 1);
+	h_log_for("started:", 1);
 	fds0 = h_fd_count(h_daemon());
 	for (i = 0; i < 2; i++) {
 		H_ASSERT((fd[i] = h_connect_unix(ctl_path())) != -1,
@@ -1228,7 +1155,7 @@ START_TEST(test_upgrade_two_clients)
 		close(fd[i]);
 		H_ASSERT_STR_EQ(buf[i], UPGRADE_OK);
 	}
-	log_for("upgraded: ", 1);
+	h_log_for("upgraded: ", 1);
 	H_ASSERT(h_count_log("upgraded: ") == 1, "two upgrades ran");
 	H_ASSERT(h_fd_count(h_daemon()) == fds0, "%d descriptors before, %d "
 	    "after", fds0, h_fd_count(h_daemon()));
@@ -1298,8 +1225,8 @@ run_failure(const struct failure *f)
 	fail_config("");
 	master = start_copy(NULL);
 	h_expect_reports("web.", 2);
-	log_for("started:", 1);
-	newest_pids("web.", 2, w);
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 2, w);
 	nb = socket_inodes(master, before, MAX_INODES);
 
 	f->f_break();
@@ -1308,7 +1235,7 @@ run_failure(const struct failure *f)
 	    strstr(buf, f->f_why) != NULL, "answer \"%s\", expected an error "
 	    "with \"%s\"", buf, f->f_why);
 	snprintf(want, sizeof(want), "upgrade failed: ");
-	log_for(want, 1);
+	h_log_for(want, 1);
 	H_ASSERT(h_count_log(f->f_why) >= 1 && h_count_log("clusterd goes on "
 	    "unchanged") == 1, "no \"%s\" in the log", f->f_why);
 
@@ -1322,18 +1249,18 @@ run_failure(const struct failure *f)
 	H_ASSERT(!h_pid_dead(w[0]) && !h_pid_dead(w[1]) &&
 	    h_count_reports("web.") == 2, "the workers changed");
 	assert_no_signal();
-	H_ASSERT(reporter_answers(fail_port), "not serving");
-	wait_marked(2);
+	H_ASSERT(h_reporter_answers(fail_port), "not serving");
+	h_wait_marked(2);
 	h_assert_no_zombies();
 
 	f->f_fix();
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	h_expect_reports("web.", 4);
 	H_ASSERT(h_wait_dead(w[0], WAIT) && h_wait_dead(w[1], WAIT),
 	    "the old workers stay");
 	upgrade_by_signal(1);
-	H_ASSERT(reporter_answers(fail_port), "not serving");
+	H_ASSERT(h_reporter_answers(fail_port), "not serving");
 	h_stop_daemon();
 }
 
@@ -1511,8 +1438,8 @@ break_reload(void)
 {
 	h_write_file(h_path("fail"), "yes\n");
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("rolling restart stopped", 1);
-	log_for("reload failed", 1);
+	h_log_for("rolling restart stopped", 1);
+	h_log_for("reload failed", 1);
 	H_ASSERT(h_count_reports("web.") == 2, "a failing worker reported");
 }
 
@@ -1560,18 +1487,18 @@ START_TEST(test_upgrade_rebinds_dead_socket)
 	    "env = SHUTDOWN_LISTENER=1\n");
 	master = start_copy(NULL);
 	h_expect_reports("web.", 1);
-	log_for("started:", 1);
-	newest_pids("web.", 1, &w);
-	ino = report_num_of("web.", w, "fd.3.inode");
+	h_log_for("started:", 1);
+	h_newest_pids("web.", 1, &w);
+	ino = h_report_num_of("web.", w, "fd.3.inode");
 	H_ASSERT(h_wait_text(h_out(), "shut its listeners down", 1, WAIT),
 	    "the worker did not shut its listener down");
-	H_ASSERT(!port_open(port), "port %d still accepts", port);
+	H_ASSERT(!h_port_open(port), "port %d still accepts", port);
 	n = socket_inodes(master, before, MAX_INODES);
 
 	upgrade_by_signal(1);
-	log_for("upgrade: socket web: fd ", 1);
-	log_for("is not a listening stream socket: binding it anew", 1);
-	H_ASSERT(port_open(port), "port %d was not bound again", port);
+	h_log_for("upgrade: socket web: fd ", 1);
+	h_log_for("is not a listening stream socket: binding it anew", 1);
+	H_ASSERT(h_port_open(port), "port %d was not bound again", port);
 	H_ASSERT(!h_pid_dead(w), "the worker was stopped");
 	for (i = 0; i < n; i++)
 		H_ASSERT(before[i] != (unsigned long)ino || fd_of_inode(master,
@@ -1579,9 +1506,9 @@ START_TEST(test_upgrade_rebinds_dead_socket)
 
 	h_write_config(conf, port, h_worker("reporter"), "");
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	h_expect_reports("web.", 2);
-	H_ASSERT(reporter_answers(port), "the new socket does not serve");
+	H_ASSERT(h_reporter_answers(port), "the new socket does not serve");
 	H_ASSERT(h_wait_dead(w, WAIT), "the old worker stays");
 	h_stop_daemon();
 }
@@ -1857,7 +1784,7 @@ START_TEST(test_fdstore)
 	h_write_config(conf, web, more, h_worker("reporter"), "web more");
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	store_until(&s, nfd, "READY=1");
-	log_for("reload done", 1);
+	h_log_for("reload done", 1);
 	H_ASSERT(s.st_n == 2 && store_fd(&s, "web") != -1 &&
 	    store_fd(&s, "more") != -1 && store_fd(&s, "extra") == -1,
 	    "the store after the reload is wrong");
@@ -1869,13 +1796,13 @@ START_TEST(test_fdstore)
 	H_ASSERT((conn = h_connect_tcp(web)) != -1, "connect while no "
 	    "clusterd ran: %s", strerror(errno));
 	H_ASSERT(h_send(conn, "ping\n") == 0, "send");
-	H_ASSERT(!port_open(p_extra), "the dropped socket still accepts");
+	H_ASSERT(!h_port_open(p_extra), "the dropped socket still accepts");
 
 	/* systemd starts it again with the store. */
 	relaunch(&s, env);
 	store_until(&s, nfd, "READY=1");
-	log_for("socket web: taken back from systemd (127.0.0.1:", 1);
-	log_for("socket more: taken back from systemd (127.0.0.1:", 1);
+	h_log_for("socket web: taken back from systemd (127.0.0.1:", 1);
+	h_log_for("socket more: taken back from systemd (127.0.0.1:", 1);
 	H_ASSERT(h_recv_all(conn, buf, sizeof(buf), WAIT) > 0 &&
 	    strstr(buf, "hello pid=") != NULL, "the connection made while no "
 	    "clusterd ran was not served: \"%s\"", buf);
@@ -1887,13 +1814,13 @@ START_TEST(test_fdstore)
 	h_write_config(conf, web, "", h_worker("reporter"), "web");
 	H_ASSERT(h_signal(SIGHUP) == 0, "kill");
 	store_until(&s, nfd, "READY=1");
-	log_for("reload done", 2);
+	h_log_for("reload done", 2);
 	H_ASSERT(s.st_n == 1 && store_fd(&s, "web") != -1, "more is still "
 	    "stored");
-	wait_marked(1);
-	H_ASSERT(!port_open(p_more), "port %d still accepts after its socket "
+	h_wait_marked(1);
+	H_ASSERT(!h_port_open(p_more), "port %d still accepts after its socket "
 	    "was dropped and its workers are gone", p_more);
-	H_ASSERT(reporter_answers(web), "web does not serve");
+	H_ASSERT(h_reporter_answers(web), "web does not serve");
 	store_free(&s);
 	close(nfd);
 	h_stop_daemon();
@@ -1938,13 +1865,13 @@ START_TEST(test_fdstore_moved)
 	h_write_config(conf, p2, h_worker("reporter"));
 	relaunch(&s, env);
 	store_until(&s, nfd, "READY=1");
-	log_for("socket web: the one systemd kept: ", 1);
-	H_ASSERT(reporter_answers(p2), "the new port does not serve");
+	h_log_for("socket web: the one systemd kept: ", 1);
+	H_ASSERT(h_reporter_answers(p2), "the new port does not serve");
 	H_ASSERT(store_count(&s, "web") == 1 && fd_port(store_fd(&s,
 	    "web")) == p2, "the store holds %d sockets named web, the first "
 	    "on port %d (the new port is %d)", store_count(&s, "web"),
 	    fd_port(store_fd(&s, "web")), p2);
-	H_ASSERT(!port_open(p1), "the old port %d still accepts", p1);
+	H_ASSERT(!h_port_open(p1), "the old port %d still accepts", p1);
 	store_free(&s);
 	close(nfd);
 	h_stop_daemon();

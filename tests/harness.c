@@ -1590,3 +1590,104 @@ h_kill_in_namespace(const struct h_report *r, int sig)
 	}
 	H_ASSERT(0, "worker %ld not found", (long)r->r_pid);
 }
+
+/*
+ * Assertions the daemon suites share.
+ */
+
+static const char *
+bin_from(const char *var)
+{
+	const char	*v = getenv(var);
+
+	if (v == NULL || *v == '\0')
+		ck_abort_msg("%s is not set (run through make integration)",
+		    var);
+	return v;
+}
+
+const char *
+h_clusterd_bin(void)
+{
+	return bin_from("CLUSTERD_BIN");
+}
+
+const char *
+h_ctl_bin(void)
+{
+	return bin_from("CLUSTERCTL_BIN");
+}
+
+void
+h_log_for(const char *needle, int n)
+{
+	H_ASSERT(h_wait_log(needle, n, H_WAIT), "\"%s\" x%d not in the log "
+	    "(%d found)", needle, n, h_count_log(needle));
+}
+
+/* The pids of the newest n reports with this prefix, newest last. */
+void
+h_newest_pids(const char *prefix, int n, pid_t *pids)
+{
+	struct h_report	**v;
+	size_t		  len, i;
+
+	len = h_report_list(prefix, &v);
+	H_ASSERT(len >= (size_t)n, "%zu reports \"%s*\", wanted %d", len,
+	    prefix, n);
+	for (i = 0; i < (size_t)n; i++)
+		pids[i] = v[len - (size_t)n + i]->r_pid;
+	h_report_list_free(v, len);
+}
+
+/* A number from the report of pid. */
+long long
+h_report_num_of(const char *prefix, pid_t pid, const char *key)
+{
+	struct h_report	**v;
+	size_t		  len, i;
+	long long	  n = -2;
+
+	len = h_report_list(prefix, &v);
+	for (i = 0; i < len; i++)
+		if (v[i]->r_pid == pid)
+			n = h_report_num(v[i], key);
+	h_report_list_free(v, len);
+	H_ASSERT(n != -2, "no report \"%s*\" of pid %ld", prefix, (long)pid);
+	return n;
+}
+
+/* The daemon and exactly n workers are alive (the old ones have gone). */
+void
+h_wait_marked(int n)
+{
+	long long	end = h_now_ms() + H_WAIT;
+	pid_t		pids[64];
+
+	while (h_marked_pids(pids, 64) != n + 1) {
+		H_ASSERT(h_now_ms() < end, "%d processes, expected %d + the "
+		    "daemon", h_marked_pids(pids, 64) - 1, n);
+		h_sleep_ms(15);
+	}
+}
+
+int
+h_port_open(int port)
+{
+	int	fd = h_connect_tcp(port);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int
+h_reporter_answers(int port)
+{
+	char	buf[512];
+
+	if (h_request_tcp(port, "ping\n", buf, sizeof(buf), H_WAIT) <= 0)
+		return 0;
+	return strstr(buf, "hello pid=") != NULL;
+}

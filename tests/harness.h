@@ -177,6 +177,20 @@ int		 h_notify_open(const char *);
 int		 h_notify_recv(int, char *, size_t, int);
 void		 h_kill_in_namespace(const struct h_report *, int);
 
+/*
+ * Assertions the daemon suites share; each waits up to H_WAIT ms and
+ * fails the test with what it found.
+ */
+#define H_WAIT		15000
+const char	*h_clusterd_bin(void);	/* $CLUSTERD_BIN, set by make */
+const char	*h_ctl_bin(void);	/* $CLUSTERCTL_BIN */
+void		 h_log_for(const char *, int);	/* needle n times */
+void		 h_newest_pids(const char *, int, pid_t *);
+long long	 h_report_num_of(const char *, pid_t, const char *);
+void		 h_wait_marked(int);	/* the daemon and n workers */
+int		 h_port_open(int);	/* anything accepts on 127.0.0.1 */
+int		 h_reporter_answers(int);	/* "hello pid=" to "ping" */
+
 /* Diagnostics: the tail of the daemon's log on stderr. */
 void		 h_dump_log(void);
 
