@@ -270,17 +270,6 @@ cgroup_of(pid_t pid, char *buf, size_t len)
  * The daemon.
  */
 
-static const char *
-env_bin(const char *var)
-{
-	const char	*v = getenv(var);
-
-	if (v == NULL || *v == '\0')
-		ck_abort_msg("%s is not set (run through make integration)",
-		    var);
-	return v;
-}
-
 /*
  * Start bin (clusterd) -c CONF in the cgroup dir: a shell moves itself
  * there, then execs it, so that clusterd is there from its first
@@ -296,26 +285,11 @@ start_in(const char *dir, const char *bin)
 	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
 }
 
-/* Wait for a log line, failing at once if the daemon exits. */
-static void
-wait_log(const char *needle, int count)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_count_log(needle) < count) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited while waiting "
-		    "for \"%s\"", needle);
-		H_ASSERT(h_now_ms() < end, "%d \"%s\" in the log expected, "
-		    "%d found", count, needle, h_count_log(needle));
-		h_sleep_ms(15);
-	}
-}
-
 /* clusterctl ARGS (NULL-ended): its exit status, its stdout in *out. */
 static int
 ctl(char **out, const char *a1, const char *a2, const char *a3)
 {
-	const char	*argv[] = { env_bin("CLUSTERCTL_BIN"), "-s",
+	const char	*argv[] = { h_ctl_bin(), "-s",
 			    h_path("ctl.sock"), a1, a2, a3, NULL };
 	char		*o = NULL, *e = NULL;
 	int		 st = -1;
@@ -439,9 +413,9 @@ setsid_stop(int cgroups)
 	pid_t	 gc;
 
 	write_setsid_worker(1, NULL);
-	start_in(cgroups ? cg_dir : cg_mnt, env_bin("CLUSTERD_BIN"));
+	start_in(cgroups ? cg_dir : cg_mnt, h_clusterd_bin());
 	gc = pid_from(h_path("gc.0.pid"));
-	wait_log("esc[0] (pid", 1);	/* ready */
+	h_log_alive("esc[0] (pid", 1);	/* ready */
 	H_ASSERT(getsid(gc) == gc, "pid %ld did not call setsid", (long)gc);
 	if (cgroups) {
 		H_ASSERT(worker_cgroups(NULL, 0) == 1, "no worker cgroup");
@@ -453,7 +427,7 @@ setsid_stop(int cgroups)
 		H_ASSERT(h_count_log("no cgroup for the workers: clusterd "
 		    "runs in the root cgroup") == 1, "no notice");
 	H_ASSERT(ctl(NULL, "stop", "esc", NULL) == 0, "clusterctl stop");
-	wait_log("exited on signal 15", 1);
+	h_log_alive("exited on signal 15", 1);
 	if (cgroups) {
 		H_ASSERT(h_wait_dead(gc, WAIT), "pid %ld (setsid) survived "
 		    "the stop", (long)gc);
@@ -511,13 +485,13 @@ double_fork_exit(int cgroups)
 	    "workers = 1\n"
 	    "restart = never\n"
 	    "stop_timeout = 1s\n", h_path("dfork.sh"));
-	start_in(cgroups ? cg_dir : cg_mnt, env_bin("CLUSTERD_BIN"));
+	start_in(cgroups ? cg_dir : cg_mnt, h_clusterd_bin());
 	gc = pid_from(h_path("gc.pid"));
-	wait_log("exited with status 3", 1);
+	h_log_alive("exited with status 3", 1);
 	H_ASSERT(getsid(gc) == gc, "pid %ld did not call setsid", (long)gc);
 	if (cgroups) {
-		wait_log("left members in its cgroup: SIGTERM now", 1);
-		wait_log("did not stop within 1s: SIGKILL to its cgroup", 1);
+		h_log_alive("left members in its cgroup: SIGTERM now", 1);
+		h_log_alive("did not stop within 1s: SIGKILL to its cgroup", 1);
 		H_ASSERT(h_wait_dead(gc, WAIT), "pid %ld (double fork) "
 		    "survived its worker", (long)gc);
 		wait_worker_cgroups(0);
@@ -562,7 +536,7 @@ START_TEST(test_replaced_cgroup_removed)
 	if (!need_cgroup("test_replaced_cgroup_removed"))
 		return;
 	write_setsid_worker(2, NULL);
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
+	start_in(cg_dir, h_clusterd_bin());
 	(void)pid_from(h_path("gc.0.pid"));
 	(void)pid_from(h_path("gc.1.pid"));
 	wait_worker_cgroups(2);
@@ -574,7 +548,7 @@ START_TEST(test_replaced_cgroup_removed)
 	w0 = (pid_t)strtol(before + 6, NULL, 10);
 	unlink(h_path("gc.0.pid"));
 	H_ASSERT(kill(w0, SIGKILL) == 0, "kill %ld", (long)w0);
-	wait_log("exited on signal 9", 1);
+	h_log_alive("exited on signal 9", 1);
 	(void)pid_from(h_path("gc.0.pid"));	/* its replacement's */
 	fmt(want, sizeof(want), "%s", cg_path(before));
 	H_ASSERT(h_wait_file(want, 0, WAIT), "%s is still there", want);
@@ -659,7 +633,7 @@ status_cgroup(int cgroups)
 		return;
 	}
 	write_memory_worker(NULL);
-	start_in(cgroups ? cg_dir : cg_mnt, env_bin("CLUSTERD_BIN"));
+	start_in(cgroups ? cg_dir : cg_mnt, h_clusterd_bin());
 	(void)wait_memory_child();
 	H_ASSERT(ctl(&out, "--json", "status", NULL) == 0, "status");
 	rss = json_num(out, "\"rss\":");
@@ -719,9 +693,9 @@ START_TEST(test_max_memory_child)
 		return;
 	}
 	write_memory_worker("max_memory = 40M\n");
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
+	start_in(cg_dir, h_clusterd_bin());
 	child = wait_memory_child();
-	wait_log("over max_memory 40.0M: replacing it", 1);
+	h_log_alive("over max_memory 40.0M: replacing it", 1);
 	H_ASSERT(h_wait_dead(child, WAIT), "the old worker's child (pid %ld) "
 	    "is still there", (long)child);
 	stop_and_check_clean();
@@ -754,19 +728,19 @@ START_TEST(test_read_only_cgroup)
 	}
 	fmt(script, sizeof(script), "echo $$ >%s/cgroup.procs && "
 	    "mount -o remount,bind,ro %s && exec %s -c %s", cg_dir, cg_mnt,
-	    env_bin("CLUSTERD_BIN"), h_conf());
+	    h_clusterd_bin(), h_conf());
 	h_write_config(
 	    "[program:web]\n"
 	    "command = %s\n"
 	    "workers = 2\n", h_worker("reporter"));
 	H_ASSERT(h_start_cmd(argv, NULL) > 0, "start");
 	h_expect_reports("web.", 2);
-	wait_log("started: web: 2/2 ready", 1);
+	h_log_alive("started: web: 2/2 ready", 1);
 	H_ASSERT(h_count_log("no cgroup for the workers: its cgroup") == 1 &&
 	    h_count_log("is not writable: Read-only file system") == 1,
 	    "no notice");
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	wait_log("reload done", 1);
+	h_log_alive("reload done", 1);
 	H_ASSERT(h_count_log("no cgroup for the workers") == 1, "the notice "
 	    "came again");
 	H_ASSERT(worker_cgroups(NULL, 0) == 0, "a worker cgroup was made");
@@ -817,7 +791,7 @@ START_TEST(test_other_supervisor)
 	    "[program:web]\n"
 	    "command = %s\n"
 	    "workers = 1\n", h_worker("reporter"));
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
+	start_in(cg_dir, h_clusterd_bin());
 	h_expect_reports("web.", 1);
 	H_ASSERT(h_count_log("supervisor has processes: another clusterd "
 	    "manages") == 1, "no notice");
@@ -848,9 +822,9 @@ START_TEST(test_stale_cgroups)
 	    "[program:web]\n"
 	    "command = %s\n"
 	    "workers = 1\n", h_worker("reporter"));
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
+	start_in(cg_dir, h_clusterd_bin());
 	h_expect_reports("web.", 1);
-	wait_log("web.3.99999: left by an earlier clusterd with processes "
+	h_log_alive("web.3.99999: left by an earlier clusterd with processes "
 	    "in it: killing them", 1);
 	H_ASSERT(waitpid(stale, &st, 0) == stale && WIFSIGNALED(st) &&
 	    WTERMSIG(st) == SIGKILL, "the stale process: status 0x%x", st);
@@ -881,8 +855,8 @@ START_TEST(test_cgroup_mkdir_fails)
 	    "workers = 1\n"
 	    "restart_delay = 100ms\n"
 	    "restart_delay_max = 200ms\n", h_worker("reporter"));
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
-	wait_log("cannot create or join its cgroup in ", 1);
+	start_in(cg_dir, h_clusterd_bin());
+	h_log_alive("cannot create or join its cgroup in ", 1);
 	H_ASSERT(h_count_log("its cgroup in /") >= 1 && h_count_log(
 	    ": Resource temporarily unavailable") >= 1, "the reason");
 	H_ASSERT(h_count_reports("web.") == 0, "it ran all the same");
@@ -935,7 +909,7 @@ START_TEST(test_user_contained)
 	    "command = /bin/sh %s\n"
 	    "user = nobody\n"
 	    "workers = 1\n", h_path("ctl.sock"), h_path("try.sh"));
-	start_in(cg_dir, env_bin("CLUSTERD_BIN"));
+	start_in(cg_dir, h_clusterd_bin());
 	H_ASSERT(h_wait_file(h_path("reports/try"), 1, WAIT), "no report");
 	r = h_read_file(h_path("reports/try"));
 	H_ASSERT(r != NULL && strstr(r, "=done") == NULL, "the worker "
@@ -977,7 +951,7 @@ START_TEST(test_upgrade_keeps_cgroups)
 		return;
 	bin = strdup(h_path("clusterd"));
 	argv[0] = "/bin/cp";
-	argv[1] = env_bin("CLUSTERD_BIN");
+	argv[1] = h_clusterd_bin();
 	argv[2] = bin;
 	argv[3] = NULL;
 	H_ASSERT(h_run(argv, NULL, WAIT, &st, NULL, NULL) && WIFEXITED(st) &&
@@ -986,11 +960,11 @@ START_TEST(test_upgrade_keeps_cgroups)
 	start_in(cg_dir, bin);
 	gc0 = pid_from(h_path("gc.0.pid"));
 	gc1 = pid_from(h_path("gc.1.pid"));
-	wait_log("started: esc: 2/2 ready", 1);
+	h_log_alive("started: esc: 2/2 ready", 1);
 	n = worker_cgroups(before, 4);
 	H_ASSERT(n == 2, "%d worker cgroups", n);
 	H_ASSERT(h_signal(SIGUSR2) == 0, "SIGUSR2");
-	wait_log("took over", 1);
+	h_log_alive("took over", 1);
 	H_ASSERT(h_count_log("upgrade failed") == 0, "upgrade failed");
 	H_ASSERT(h_count_log("left by an earlier clusterd") == 0, "the new "
 	    "image took its own workers' cgroups for stale ones");
