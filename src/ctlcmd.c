@@ -195,8 +195,8 @@ status_slot(struct strbuf *out, const struct slot *sl)
 	if (!sl->sl_last_exit.en_valid)
 		last[0] = '\0';
 	if (w != NULL) {
-		rss = proc_rss(w->w_pid);
-		cpu = proc_cpu(w->w_pid);
+		rss = cgroup_memory(w->w_cgroup, w->w_pid);
+		cpu = cgroup_cpu(w->w_cgroup, w->w_pid);
 		uptime = clock_now() - w->w_started;
 	}
 	strbuf_printf(out, "{\"slot\":%d,\"pid\":%ld,\"state\":\"%s\","

@@ -311,6 +311,8 @@ struct worker {
 	struct prog_conf	*w_conf;	/* started with; config held */
 	int			 w_index;	/* its slot's, for messages */
 	pid_t			 w_pid;		/* also its process group */
+	char			*w_cgroup;	/* its cgroup's directory, or
+						   NULL (cgroup.c) */
 	double			 w_started;	/* clock_now() at fork */
 	double			 w_ready_at;	/* when it became ready */
 	int			 w_reaped;	/* the leader is gone */
@@ -436,7 +438,9 @@ enum spawn_stage {
 	STAGE_VERIFY,
 	STAGE_CHDIR,
 	STAGE_PDEATHSIG,
-	STAGE_EXEC
+	STAGE_EXEC,
+	STAGE_CGROUP		/* last: an upgrade's old and new image agree
+				   on the numbers of the others */
 };
 
 struct spawn_status {
@@ -621,6 +625,23 @@ void		 env_fill_listen_pid(char **, pid_t);
 /* cpu.c */
 int		 cpu_available(void);
 
+/* cgroup.c: a cgroup v2 for each worker, when clusterd has its own. */
+int		 cgroup_own_path(const char *, char *, size_t);
+int		 cgroup_find_dir(const char *, const char *, char *, size_t);
+size_t		 cgroup_unit_prefix(const char *, int *);
+int		 cgroup_init(const char *, const char *);
+const char	*cgroup_base(void);
+const char	*cgroup_controllers(void);
+int		 cgroup_join(const char *, int);
+char		*cgroup_worker(const char *, int, pid_t);
+int		 cgroup_populated(const char *);
+int		 cgroup_signal(const char *, int, pid_t);
+long long	 cgroup_memory(const char *, pid_t);
+double		 cgroup_cpu(const char *, pid_t);
+void		 cgroup_remove(const char *);
+void		 cgroup_sweep(const char *const *, size_t);
+void		 cgroup_cleanup(void);
+
 /* proc.c: what /proc says about processes. */
 long long	 proc_rss(pid_t);
 double		 proc_cpu(pid_t);
@@ -662,6 +683,7 @@ struct worker	*worker_spawn(const struct spawn_req *, worker_cb,
 		    struct slot *);
 struct worker	*worker_adopt(const struct spawn_req *, pid_t, double,
 		    worker_cb, struct slot *, int);
+int		 worker_adopt_cgroup(struct worker *, const char *);
 void		 worker_adopt_output(struct worker *,
 		    const struct state_rec *);
 struct worker	*worker_first(void);
@@ -673,6 +695,7 @@ void		 worker_notify_close(struct worker *);
 int		 worker_notify_fd(const struct worker *);
 int		 worker_notify_adopt(struct worker *, int);
 int		 worker_group_alive(const struct worker *);
+const char	*worker_group_name(const struct worker *);
 void		 worker_free(struct worker *);
 int		 worker_count(void);
 

@@ -104,6 +104,7 @@ static struct listener **adopt_listeners(const struct config *,
 static void	adopt_node_data(struct listener *, const struct state_rec *);
 static const struct state_rec *state_find(const struct state *,
 		    const char *, const char *);
+static void	sweep_cgroups(void);
 static void	sweep_programs(void);
 static void	publish_status(void);
 static void	end_when_empty(void);
@@ -155,6 +156,8 @@ master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 	hooks = *mh;
 	if (fds_fit(cf, err, sizeof(err)) == -1)
 		log_errorx("%s", err);
+	else
+		(void)cgroup_init(NULL, NULL);	/* says why not, if not */
 	if (err[0] != '\0' || (socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
@@ -213,6 +216,8 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 	if ((r = state_find(st, "master", NULL)) != NULL &&
 	    state_num(r, "seq", &n) == 0)
 		rl.rl_seq = (unsigned)n;
+	(void)cgroup_init(r != NULL ? state_get(r, "cgroup") : NULL,
+	    r != NULL ? state_get(r, "cgroupctl") : NULL);
 	if ((socks = adopt_listeners(config, st)) == NULL)
 		return -1;
 	for (pc = config->cf_progs; pc != NULL; pc = pc->pc_next) {
@@ -226,6 +231,7 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 		*tail = p;
 		tail = &p->p_next;
 	}
+	sweep_cgroups();
 	for (i = 0; i < st->st_nrecs; i++)
 		if (strcmp(st->st_recs[i].sr_kind, "waiter") == 0 &&
 		    state_num(&st->st_recs[i], "fd", &n) == 0 && n >= 0)
@@ -282,6 +288,32 @@ adopt_listeners(const struct config *cf, const struct state *st)
 }
 
 /*
+ * After an upgrade: worker cgroups that no adopted worker holds (a busy
+ * one the old image was still removing) are emptied and removed.
+ */
+static void
+sweep_cgroups(void)
+{
+	const struct worker	 *w;
+	const char		**keep;
+	size_t			  n = 0;
+
+	if (cgroup_base() == NULL)
+		return;
+	for (w = worker_first(); w != NULL; w = w->w_next)
+		n++;
+	if ((keep = calloc(n + 1, sizeof(*keep))) == NULL) {
+		log_warn("upgrade: cgroups");
+		return;
+	}
+	n = 0;
+	for (w = worker_first(); w != NULL; w = w->w_next)
+		keep[n++] = w->w_cgroup;
+	cgroup_sweep(keep, n);
+	free(keep);
+}
+
+/*
  * The TLS ticket keys node-cluster workers share: kept across the
  * upgrade, so a worker started after it resumes its elders' sessions.
  */
@@ -331,7 +363,10 @@ master_adopted(void)
 	notify_ready(status);
 }
 
-/* Close sockets (unix socket files go too), remove the pidfile, free. */
+/*
+ * Close sockets (unix socket files go too), remove the pidfile, free;
+ * kill what is left in worker cgroups and remove them.
+ */
 void
 master_cleanup(void)
 {
@@ -351,6 +386,7 @@ master_cleanup(void)
 	rl.rl_rolls = NULL;
 	waiters_notify(~0U, 0, "clusterd stopped");
 	capture_close_all();
+	cgroup_cleanup();	/* what is left in worker cgroups: SIGKILL */
 }
 
 int

@@ -373,7 +373,8 @@ program_advance(struct program *p)
 
 /*
  * max_memory: replace, new one first, a ready current worker whose
- * resident memory is over the limit.  Not while its slot has a
+ * memory (its cgroup's, or its resident memory: cgroup_memory) is over
+ * the limit.  Not while its slot has a
  * replacement on its way, nor while it waits after a replacement that
  * failed.
  */
@@ -393,7 +394,7 @@ program_check_memory(struct program *p)
 		if ((w = sl->sl_cur) == NULL || w->w_state != ST_READY ||
 		    sl->sl_next != NULL || clock_now() < sl->sl_hold_until)
 			continue;
-		if ((rss = proc_rss(w->w_pid)) < 0 ||
+		if ((rss = cgroup_memory(w->w_cgroup, w->w_pid)) < 0 ||
 		    (uint64_t)rss <= pc->pc_max_memory)
 			continue;
 		log_warnx("%s[%d] (pid %ld) uses %.1fM, over max_memory "

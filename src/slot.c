@@ -292,9 +292,9 @@ slot_adopt_sock(struct slot *sl, struct listener *l, int fd)
 
 /*
  * An upgrade: a worker of the slot as the old image had it (record r):
- * its role (current, next, leaving), state and timers, its IPC channel
- * and what it had said.  It runs the program's current configuration
- * from now on.  -1 if the record makes no sense (logged).
+ * its role (current, next, leaving), state and timers, its IPC channel,
+ * its cgroup and what it had said.  It runs the program's current
+ * configuration from now on.  -1 if the record makes no sense (logged).
  */
 int
 slot_adopt_worker(struct slot *sl, const struct state_rec *r)
@@ -339,6 +339,8 @@ slot_adopt_worker(struct slot *sl, const struct state_rec *r)
 	(void)state_time(r, "ready", &w->w_ready_at);
 	if ((text = state_get(r, "text")) != NULL)
 		snprintf(w->w_text, sizeof(w->w_text), "%s", text);
+	if ((text = state_get(r, "cgroup")) != NULL)
+		(void)worker_adopt_cgroup(w, text);	/* logged */
 	if (ipc >= 0 && ipc_adopt(w, &req, (int)ipc, state_get(r, "ipcbuf"),
 	    state_len(r, "ipcbuf"), (int)bad) == -1)
 		log_warnx("%s[%d] (pid %ld): upgrade: its IPC channel is "
@@ -716,7 +718,7 @@ a_linger_timeout(struct slot *sl, struct worker *w)
 
 	format_duration(w->w_conf->pc_stop_timeout, d, sizeof(d));
 	log_warnx("%s[%d] (pid %ld) did not stop within %s: SIGKILL to its "
-	    "process group", W_NAME(w), w->w_index, W_PID(w), d);
+	    "%s", W_NAME(w), w->w_index, W_PID(w), d, worker_group_name(w));
 	a_kill_group(sl, w);
 }
 
@@ -947,7 +949,7 @@ a_stop_timeout(struct slot *sl, struct worker *w)
 	(void)sl;
 	format_duration(w->w_conf->pc_stop_timeout, d, sizeof(d));
 	log_warnx("%s[%d] (pid %ld) did not stop within %s: SIGKILL to its "
-	    "process group", W_NAME(w), w->w_index, W_PID(w), d);
+	    "%s", W_NAME(w), w->w_index, W_PID(w), d, worker_group_name(w));
 	w->w_cause = KILL_STOP_TIMEOUT;
 	worker_signal_group(w, SIGKILL);
 }
@@ -1124,9 +1126,9 @@ linger_or_free(struct slot *sl, struct worker *w, int signal_now)
 	}
 	if (signal_now) {
 		format_duration(pc->pc_stop_timeout, d, sizeof(d));
-		log_notice("%s[%d] (pid %ld) left members in its process "
-		    "group: %s now, SIGKILL in %s", W_NAME(w), w->w_index,
-		    W_PID(w), signal_name(pc->pc_stop_signal), d);
+		log_notice("%s[%d] (pid %ld) left members in its %s: %s "
+		    "now, SIGKILL in %s", W_NAME(w), w->w_index, W_PID(w),
+		    worker_group_name(w), signal_name(pc->pc_stop_signal), d);
 		worker_signal_group(w, pc->pc_stop_signal);
 		if (!timer_armed(&w->w_timer))
 			timer_start(&w->w_timer, pc->pc_stop_timeout);

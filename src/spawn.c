@@ -37,6 +37,7 @@ struct spawn_ctx {
 	int			 sp_nfds;
 	int			 sp_status;	  /* write end of the pipe */
 	pid_t			 sp_master;
+	int			 sp_slot;	  /* its cgroup's name */
 	enum output_mode	 sp_out;	  /* stdout's, resolved */
 	enum output_mode	 sp_err;	  /* stderr's, resolved */
 	int			 sp_capture[2];	  /* capture pipes' write
@@ -87,6 +88,7 @@ spawn_worker(const struct spawn_req *req, int ipc_fd, int *status_fd)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.sp_conf = pc;
 	ctx.sp_master = getpid();
+	ctx.sp_slot = slot;
 	stdio_resolve(&ctx, req);
 	if (pc->pc_nsockets > MAX_PASSED_FDS) {
 		log_warnx("%s: too many sockets", pc->pc_name);
@@ -199,6 +201,10 @@ spawn_describe(const struct prog_conf *pc, const struct spawn_status *ss,
 	case STAGE_PDEATHSIG:
 		snprintf(buf, len, "cannot set the parent-death signal: %s", e);
 		break;
+	case STAGE_CGROUP:
+		snprintf(buf, len, "cannot create or join its cgroup in %s: "
+		    "%s", cgroup_base() != NULL ? cgroup_base() : "?", e);
+		break;
 	case STAGE_CHDIR:
 		snprintf(buf, len, "cannot change directory to %s: %s",
 		    pc->pc_directory ? pc->pc_directory : "?", e);
@@ -248,7 +254,9 @@ output_name(const struct output_conf *oc)
 }
 
 /*
- * The checklist, in order: own process group; an empty signal mask and
+ * The checklist, in order: own process group, and own cgroup (if
+ * clusterd has them) while still root, so that nothing the worker
+ * starts is outside it; an empty signal mask and
  * default dispositions (libev blocks signals, and ignored signals survive
  * exec); the open-files limit while still privileged (limit_nofile, or
  * the one clusterd was started with: it raised its own); groups, gid, uid,
@@ -266,6 +274,8 @@ child_run(struct spawn_ctx *ctx)
 
 	if (setpgid(0, 0) == -1)
 		child_fail(ctx, STAGE_PGID);
+	if (cgroup_join(pc->pc_name, ctx->sp_slot) == -1)
+		child_fail(ctx, STAGE_CGROUP);
 	child_reset_signals();
 	if (pc->pc_has_nofile) {
 		rl.rlim_cur = rl.rlim_max = pc->pc_nofile;

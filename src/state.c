@@ -13,13 +13,14 @@
  * monotonic clock, which the new image shares with the old one.
  *
  *	clusterd-state 1
- *	master seq=3 digest=... control=7
+ *	master seq=3 digest=... control=7 cgroup=/sys/fs/...
  *	waiter fd=12
  *	listener name=web nodedata=... fd=5
  *	program name=web state=running epoch=4 failed=0
  *	slot prog=web index=0 idle=stopped streak=0 ... timer=1234.5
  *	slotsock prog=web index=0 listener=web fd=9
  *	worker prog=web slot=0 role=cur pid=123 state=ready ... ipc=11 out=13
+ *	    cgroup=/sys/fs/cgroup/.../web.0.123
  *	end
  */
 
@@ -88,6 +89,10 @@ state_write(int fd, const struct state_out *so)
 	put(&sb, "config", so->so_config_path);
 	if (so->so_control_path != NULL)
 		put(&sb, "controlpath", so->so_control_path);
+	if (cgroup_base() != NULL) {
+		put(&sb, "cgroup", cgroup_base());
+		put(&sb, "cgroupctl", cgroup_controllers());
+	}
 	strbuf_printf(&sb, "\n");
 	for (i = 0; i < so->so_nwaiters; i++)
 		strbuf_printf(&sb, "waiter fd=%d\n", so->so_waiter_fds[i]);
@@ -174,6 +179,8 @@ write_worker(struct strbuf *sb, const struct slot *sl, int draining,
 	    ev_is_active(&w->w_exec_io) ? w->w_exec_io.fd : -1,
 	    w->w_ipc_bad);
 	put(sb, "text", w->w_text);
+	if (w->w_cgroup != NULL)
+		put(sb, "cgroup", w->w_cgroup);
 	if (w->w_ipc_len > 0)
 		put_bytes(sb, "ipcbuf", w->w_ipc_buf, w->w_ipc_len);
 	if (w->w_nodecl != NULL)

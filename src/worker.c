@@ -3,7 +3,8 @@
  *
  * The process record of a worker: fork it (spawn.c) with its IPC channel
  * (ipc.c), watch its exec-status pipe, find it by pid when it is reaped,
- * signal it or its process group, free it.
+ * signal it or its group, free it.  Its group is its cgroup when
+ * clusterd gives workers one (cgroup.c), else its process group.
  *
  * Nothing here decides anything about a worker's life: what happens is
  * reported to its owner through the callback given at spawn (w_cb), and
@@ -59,6 +60,8 @@ worker_spawn(const struct spawn_req *req, worker_cb cb, struct slot *sl)
 	}
 	config_hold(w->w_conf->pc_cfg);
 	w->w_started = clock_now();
+	w->w_cgroup = cgroup_worker(req->sr_conf->pc_name, req->sr_slot,
+	    w->w_pid);
 	w->w_next = workers;
 	workers = w;
 	log_info("%s[%d] started (pid %ld)", req->sr_conf->pc_name,
@@ -168,6 +171,19 @@ worker_adopt(const struct spawn_req *req, pid_t pid, double started,
 	w->w_next = workers;
 	workers = w;
 	return w;
+}
+
+/* An upgrade: the adopted worker's cgroup, as the old image had it. */
+int
+worker_adopt_cgroup(struct worker *w, const char *path)
+{
+	free(w->w_cgroup);
+	if ((w->w_cgroup = strdup(path)) == NULL) {
+		log_warn("%s[%d] (pid %ld): its cgroup %s", w->w_conf->pc_name,
+		    w->w_index, (long)w->w_pid, path);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -358,23 +374,41 @@ worker_signal(struct worker *w, int sig)
 		    (long)w->w_pid, signal_name(sig));
 }
 
-/* A signal to its whole process group, which may outlive the leader. */
+/*
+ * A signal to its whole group, which may outlive the leader: every
+ * process of its cgroup, and SIGKILL to its process group as well; the
+ * process group alone without a cgroup, or while the child has not
+ * joined it yet.
+ */
 void
 worker_signal_group(struct worker *w, int sig)
 {
+	if (w->w_cgroup != NULL && cgroup_signal(w->w_cgroup, sig,
+	    w->w_reaped ? 0 : w->w_pid) == 0 && sig != SIGKILL)
+		return;
 	if (killpg(w->w_pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s: kill process group %ld with %s",
 		    w->w_conf->pc_name, (long)w->w_pid, signal_name(sig));
 }
 
+/* What its group is, for messages. */
+const char *
+worker_group_name(const struct worker *w)
+{
+	return w->w_cgroup != NULL ? "cgroup" : "process group";
+}
+
 /*
- * Does its process group still have members?  A group's id is never
- * given to a new process while the group exists, so the answer is about
- * this worker's group even after its leader is gone.
+ * Is anything left of it: a process in its cgroup, or a member of its
+ * process group?  A group's id is never given to a new process while
+ * the group exists, so the answer is about this worker's group even
+ * after its leader is gone.
  */
 int
 worker_group_alive(const struct worker *w)
 {
+	if (w->w_cgroup != NULL && cgroup_populated(w->w_cgroup) == 1)
+		return 1;
 	return kill(-w->w_pid, 0) == 0 || errno == EPERM;
 }
 
@@ -399,6 +433,10 @@ worker_free(struct worker *w)
 	if (ev_is_active(&w->w_exec_io)) {
 		ev_io_stop(EV_DEFAULT, &w->w_exec_io);
 		close(w->w_exec_io.fd);
+	}
+	if (w->w_cgroup != NULL) {
+		cgroup_remove(w->w_cgroup);
+		free(w->w_cgroup);
 	}
 	config_release(w->w_conf->pc_cfg);
 	free(w);

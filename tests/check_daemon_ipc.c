@@ -57,21 +57,6 @@ start_daemon(void)
 	H_ASSERT(h_start(NULL) > 0, "start");
 }
 
-/* Wait for a log line, failing at once if the daemon exits. */
-static void
-wait_log(const char *needle, int count, int ms)
-{
-	long long	end = h_now_ms() + ms;
-
-	while (h_count_log(needle) < count) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited while waiting "
-		    "for \"%s\"", needle);
-		H_ASSERT(h_now_ms() < end, "%d \"%s\" in the log expected, "
-		    "%d found", count, needle, h_count_log(needle));
-		h_sleep_ms(15);
-	}
-}
-
 /* Log lines that hold both a and b. */
 static int
 lines_with(const char *a, const char *b)
@@ -553,7 +538,7 @@ START_TEST(test_suicide)
 			wait_events(c->sc_name, "exit", 1, WAIT);
 	}
 	/* the lingering one is killed at stop_timeout */
-	wait_log("did not stop within 500ms: SIGKILL", 1, WAIT);
+	h_log_alive("did not stop within 500ms: SIGKILL", 1);
 	/* let anything that would still happen happen */
 	h_sleep_ms(1500);
 
@@ -633,7 +618,7 @@ START_TEST(test_ready_timeout)
 	    "restart_delay_max = 10s\n", h_worker("ipcworker"));
 	start_daemon();
 	wait_events("mute", "start", 5, WAIT);
-	wait_log("was not ready within 300ms: SIGKILL", 4, WAIT);
+	h_log_alive("was not ready within 300ms: SIGKILL", 4);
 	H_ASSERT(h_count_log(") is ready") == 0, "a mute worker was ready");
 
 	n = events_load("mute", &v);
@@ -685,8 +670,8 @@ START_TEST(test_ready_modes)
 	    "ready_timeout = 5s\n"
 	    "env = READY_AFTER_MS=0\n", w, w, w);
 	start_daemon();
-	wait_log("msg[0] (pid", 1, WAIT);
-	wait_log(") is ready", 3, WAIT);
+	h_log_alive("msg[0] (pid", 1);
+	h_log_alive(") is ready", 3);
 
 	d = log_time("msg[0] (pid") - log_time("msg[0] started");
 	H_ASSERT(d >= 750, "msg was ready %lld ms after its start", d);
@@ -727,8 +712,8 @@ START_TEST(test_watchdog)
 	    "env = HEARTBEAT_MS=100\n"
 	    "env = HEARTBEAT_FOR_MS=800\n", w, w);
 	start_daemon();
-	wait_log("quiet[0] (pid", 1, WAIT);
-	wait_log("sent no heartbeat for 500ms: SIGKILL", 1, WAIT);
+	h_log_alive("quiet[0] (pid", 1);
+	h_log_alive("sent no heartbeat for 500ms: SIGKILL", 1);
 	wait_events("quiet", "start", 2, WAIT);
 	d = log_time("sent no heartbeat") - log_time("quiet[0] started");
 	H_ASSERT(d >= 1100 && d < 3000, "quiet was killed %lld ms after its "
@@ -752,7 +737,7 @@ START_TEST(test_status)
 	    "command = %s\n"
 	    "env = STATUS=serving 42 \"requests\"\n", h_worker("ipcworker"));
 	start_daemon();
-	wait_log("status: serving 42 \"requests\"", 1, WAIT);
+	h_log_alive("status: serving 42 \"requests\"", 1);
 	h_stop_daemon();
 }
 END_TEST
@@ -815,7 +800,7 @@ START_TEST(test_bad_messages)
 	    "env = CLOSE_IPC=1\n", w, w, w, w, w, w, w);
 	start_daemon();
 
-	wait_log("badjson[0] (pid", 2, WAIT);
+	h_log_alive("badjson[0] (pid", 2);
 	H_ASSERT(first_line_has("badjson[0] (pid", "bad IPC message dropped"),
 	    "badjson: no drop logged");
 	wait_lines("badjson[0]", "is ready", 1, WAIT);
@@ -831,10 +816,10 @@ START_TEST(test_bad_messages)
 	H_ASSERT(lines_with("bad99[0]", "is ready") == 1 &&
 	    lines_with("bad99[0]", "closing its channel") == 0, "bad99");
 
-	wait_log("a message longer than 64 KiB", 1, WAIT);
+	h_log_alive("a message longer than 64 KiB", 1);
 	H_ASSERT(lines_with("toolong[0]", "a message longer than 64 KiB") ==
 	    1, "the wrong line was too long");
-	wait_log("100 bad IPC messages: closing its channel", 1, WAIT);
+	h_log_alive("100 bad IPC messages: closing its channel", 1);
 	H_ASSERT(lines_with("bad100[0]", "100 bad IPC messages: closing its "
 	    "channel") == 1, "the wrong channel was closed");
 	wait_lines("toolong[0]", "was not ready within 1s", 1, WAIT);
@@ -882,7 +867,7 @@ START_TEST(test_flood)
 	    "command = %s\n"
 	    "min_uptime = 100ms\n", w, w);
 	start_daemon();
-	wait_log("victim[0] (pid", 1, WAIT);	/* ready: up 100 ms */
+	h_log_alive("victim[0] (pid", 1);	/* ready: up 100 ms */
 	H_ASSERT(events_count("flood", "flooding", 0) == 0,
 	    "the flood began too early to measure");
 	h_sleep_ms(100);
@@ -909,7 +894,7 @@ START_TEST(test_flood)
 		if ((rss = h_rss_kib(h_daemon())) > max)
 			max = rss;
 	}
-	wait_log("flood[0] (pid", 1, WAIT);
+	h_log_alive("flood[0] (pid", 1);
 	H_ASSERT(first_line_has("flood[0] (pid", "is ready"),
 	    "the flood's ready was lost");
 	H_ASSERT(worst < 1000, "a killed worker was replaced after %lld ms "
@@ -1034,7 +1019,7 @@ START_TEST(test_node_handle)
 
 	use_shipped_conf("node-handle.ini", port, NULL);
 	start_daemon();
-	wait_log(") is ready", 2, WAIT);
+	h_log_alive(") is ready", 2);
 	assert_serves(port, 10);
 
 	H_ASSERT(pipe(p) == 0, "pipe");
@@ -1088,7 +1073,7 @@ START_TEST(test_node_fd)
 
 	use_shipped_conf("node-fd.ini", port, NULL);
 	start_daemon();
-	wait_log(") is ready", 2, WAIT);
+	h_log_alive(") is ready", 2);
 	assert_serves(port, 10);
 	h_signal(SIGTERM);
 	H_ASSERT_EXIT(0, 5000);
@@ -1108,7 +1093,7 @@ START_TEST(test_python)
 
 	use_shipped_conf("python.ini", port, over);
 	start_daemon();
-	wait_log(") is ready", 2, WAIT);
+	h_log_alive(") is ready", 2);
 	assert_serves(port, 10);
 	h_sleep_ms(2500);
 	assert_serves(port, 4);
@@ -1128,7 +1113,7 @@ START_TEST(test_shell)
 
 	use_shipped_conf("shell.ini", 0, over);
 	start_daemon();
-	wait_log("shell[0] (pid", 1, WAIT);
+	h_log_alive("shell[0] (pid", 1);
 	H_ASSERT(first_line_has("shell[0] (pid", "is ready"), "not ready");
 	h_sleep_ms(3500);
 	H_ASSERT(h_count_log("sent no heartbeat") == 0 &&

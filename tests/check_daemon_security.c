@@ -42,21 +42,6 @@
  * Helpers.
  */
 
-/* Wait for a log line, failing at once if the daemon exits. */
-static void
-wait_log(const char *needle, int count)
-{
-	long long	end = h_now_ms() + WAIT;
-
-	while (h_count_log(needle) < count) {
-		H_ASSERT(h_daemon_alive(), "the daemon exited while waiting "
-		    "for \"%s\"", needle);
-		H_ASSERT(h_now_ms() < end, "%d \"%s\" in the log expected, "
-		    "%d found", count, needle, h_count_log(needle));
-		h_sleep_ms(15);
-	}
-}
-
 /* Entries of a directory, but . and .. */
 static int
 count_entries(const char *dir)
@@ -264,7 +249,7 @@ static void
 reload(int count)
 {
 	H_ASSERT(h_signal(SIGHUP) == 0, "SIGHUP");
-	wait_log("reload done", count);
+	h_log_alive("reload done", count);
 }
 
 static void
@@ -401,7 +386,7 @@ START_TEST(test_output_symlink)
 	    h_count_log("exited with status 1 after") < 2 && h_now_ms() < end)
 		h_sleep_ms(15);
 	assert_victim(victim);
-	wait_log(want, 1);
+	h_log_alive(want, 1);
 	H_ASSERT(h_count_log("exited with status 1 after") == 1,
 	    "it ran again");
 	h_stop_daemon();
@@ -463,12 +448,12 @@ START_TEST(test_output_as_user)
 	    h_wait_reports("piped.0.", 1, WAIT), "no worker");
 	snprintf(want, sizeof(want), "denied[0]: cannot open its output %s: "
 	    "Permission denied", path);
-	wait_log(want, 1);
-	wait_log("dev[0]: cannot open its output /dev/null: not a regular "
+	h_log_alive(want, 1);
+	h_log_alive("dev[0]: cannot open its output /dev/null: not a regular "
 	    "file or FIFO", 1);
 	snprintf(want, sizeof(want), "fifo[0]: cannot open its error output "
 	    "%s/fifo: No such device or address", logs);
-	wait_log(want, 1);
+	h_log_alive(want, 1);
 	H_ASSERT(h_wait_file(h_path("logs/mine.err"), 1, WAIT), "no mine.err");
 	H_ASSERT(stat(h_path("logs/mine.log"), &st) == 0 &&
 	    st.st_uid == NOBODY && (st.st_mode & 07777) == 0640,
@@ -499,9 +484,9 @@ START_TEST(test_ids_by_name)
 	    "user = root\n"
 	    "group = nogroup\n", h_worker("reporter"), h_worker("reporter"));
 	start_as_nobody(NULL, NULL);
-	wait_log("grp[0]: cannot set group root (gid 0): Operation not "
+	h_log_alive("grp[0]: cannot set group root (gid 0): Operation not "
 	    "permitted", 1);
-	wait_log("usr[0]: cannot set user root (uid 0): Operation not "
+	h_log_alive("usr[0]: cannot set user root (uid 0): Operation not "
 	    "permitted", 1);
 	H_ASSERT(h_count_reports("grp.") == 0 && h_count_reports("usr.") == 0,
 	    "a worker started");
@@ -638,10 +623,10 @@ START_TEST(test_ipc_fd_after_reset)
 	    "env = RECV_HANDLE=1\n"
 	    "env = READY_AFTER_MS=1000\n", port, h_worker("ipcworker"));
 	H_ASSERT(h_start(NULL) > 0, "start");
-	wait_log("asked to be replaced", 1);
-	wait_log("closed its IPC channel", 1);
-	wait_log("is ready", 1);
-	wait_log("exited with status 0", 1);
+	h_log_alive("asked to be replaced", 1);
+	h_log_alive("closed its IPC channel", 1);
+	h_log_alive("is ready", 1);
+	h_log_alive("exited with status 0", 1);
 	text = h_read_file(h_path("reports/handle.nh"));
 	H_ASSERT(text != NULL && strstr(text, "fds=1\n") != NULL,
 	    "the replacement got no handle: %s", text ? text : "(none)");

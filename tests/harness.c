@@ -1625,6 +1625,21 @@ h_log_for(const char *needle, int n)
 	    "(%d found)", needle, n, h_count_log(needle));
 }
 
+/* h_log_for, failing at once if the daemon exits meanwhile. */
+void
+h_log_alive(const char *needle, int n)
+{
+	long long	end = h_now_ms() + H_WAIT;
+
+	while (h_count_log(needle) < n) {
+		H_ASSERT(h_daemon_alive(), "the daemon exited while waiting "
+		    "for \"%s\"", needle);
+		H_ASSERT(h_now_ms() < end, "%d \"%s\" in the log expected, "
+		    "%d found", n, needle, h_count_log(needle));
+		h_sleep_ms(15);
+	}
+}
+
 /* The pids of the newest n reports with this prefix, newest last. */
 void
 h_newest_pids(const char *prefix, int n, pid_t *pids)

@@ -185,6 +185,7 @@ void		 h_kill_in_namespace(const struct h_report *, int);
 const char	*h_clusterd_bin(void);	/* $CLUSTERD_BIN, set by make */
 const char	*h_ctl_bin(void);	/* $CLUSTERCTL_BIN */
 void		 h_log_for(const char *, int);	/* needle n times */
+void		 h_log_alive(const char *, int);	/* daemon alive */
 void		 h_newest_pids(const char *, int, pid_t *);
 long long	 h_report_num_of(const char *, pid_t, const char *);
 void		 h_wait_marked(int);	/* the daemon and n workers */

@@ -270,6 +270,22 @@ worker_first(void)
 	return wlist;
 }
 
+/* The fake workers have no cgroup: their group is a process group. */
+int
+worker_adopt_cgroup(struct worker *w, const char *path)
+{
+	(void)w;
+	(void)path;
+	return 0;
+}
+
+const char *
+worker_group_name(const struct worker *w)
+{
+	(void)w;
+	return "process group";
+}
+
 void
 worker_disconnect(struct worker *w)
 {
