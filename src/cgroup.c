@@ -259,19 +259,21 @@ cgroup_unit_prefix(const char *cgpath, int *slice)
  * Find clusterd's cgroup and take it over for the workers, or say once
  * why not.  An upgrade's new image passes the old one's BASE (adopt)
  * and the controllers it had enabled (ctl): it runs in BASE/supervisor
- * already.  1 when workers get cgroups, 0 when not.
+ * already; upgraded, the old image has said why there are none.  1 when
+ * workers get cgroups, 0 when not.
  */
 int
-cgroup_init(const char *adopt, const char *ctl)
+cgroup_init(const char *adopt, const char *ctl, int upgraded)
 {
 	char	dir[PATH_MAX], why[ERRBUF_LEN], on[512];
 
 	base[0] = '\0';
 	if (own_dir(dir, sizeof(dir), why, sizeof(why)) == -1 ||
 	    take_base(dir, adopt, why, sizeof(why)) == -1) {
-		log_notice("no cgroup for the workers: %s; a process that "
-		    "leaves its worker's process group (setsid, a double "
-		    "fork) is not caught when the worker stops", why);
+		(upgraded ? log_debug : log_notice)("no cgroup for the "
+		    "workers: %s; a process that leaves its worker's process "
+		    "group (setsid, a double fork) is not caught when the "
+		    "worker stops", why);
 		return 0;
 	}
 	if (adopt != NULL && strcmp(base, adopt) == 0) {

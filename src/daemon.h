@@ -629,7 +629,7 @@ int		 cpu_available(void);
 int		 cgroup_own_path(const char *, char *, size_t);
 int		 cgroup_find_dir(const char *, const char *, char *, size_t);
 size_t		 cgroup_unit_prefix(const char *, int *);
-int		 cgroup_init(const char *, const char *);
+int		 cgroup_init(const char *, const char *, int);
 const char	*cgroup_base(void);
 const char	*cgroup_controllers(void);
 int		 cgroup_join(const char *, int);

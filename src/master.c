@@ -157,7 +157,7 @@ master_init(struct config *cf, int verbose, const struct master_hooks *mh)
 	if (fds_fit(cf, err, sizeof(err)) == -1)
 		log_errorx("%s", err);
 	else
-		(void)cgroup_init(NULL, NULL);	/* says why not, if not */
+		(void)cgroup_init(NULL, NULL, 0);	/* says why not */
 	if (err[0] != '\0' || (socks = open_listeners(config, 1)) == NULL ||
 	    create_programs() == -1 || pidfile_write(config->cf_pidfile) == -1) {
 		if (config->cf_pidfile != NULL) {
@@ -217,7 +217,7 @@ master_adopt(struct config *cf, int verbose, const struct master_hooks *mh,
 	    state_num(r, "seq", &n) == 0)
 		rl.rl_seq = (unsigned)n;
 	(void)cgroup_init(r != NULL ? state_get(r, "cgroup") : NULL,
-	    r != NULL ? state_get(r, "cgroupctl") : NULL);
+	    r != NULL ? state_get(r, "cgroupctl") : NULL, 1);
 	if ((socks = adopt_listeners(config, st)) == NULL)
 		return -1;
 	for (pc = config->cf_progs; pc != NULL; pc = pc->pc_next) {

@@ -743,6 +743,10 @@ START_TEST(test_read_only_cgroup)
 	h_log_alive("reload done", 1);
 	H_ASSERT(h_count_log("no cgroup for the workers") == 1, "the notice "
 	    "came again");
+	H_ASSERT(h_signal(SIGUSR2) == 0, "SIGUSR2");
+	h_log_alive("upgraded: ", 1);
+	H_ASSERT(h_count_log("no cgroup for the workers") == 1, "the notice "
+	    "came again after an upgrade");
 	H_ASSERT(worker_cgroups(NULL, 0) == 0, "a worker cgroup was made");
 	r = h_newest_report("web.0.");
 	H_ASSERT(r->r_pid > 0, "report");
