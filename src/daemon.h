@@ -369,6 +369,7 @@ struct slot {
 	struct worker		*sl_next;
 	struct worker		*sl_leaving;	/* via w_sibling */
 	unsigned		 sl_streak;	/* fast failures in a row */
+	unsigned		 sl_start_fails; /* failed forks in a row */
 	double			 sl_hold_until;	/* no replacement by max_memory
 						   before: the last one failed */
 	unsigned		 sl_fail_epoch;	/* of the last next worker that

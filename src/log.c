@@ -435,6 +435,29 @@ log_line(int prio, const char *prefix, const char *text, size_t len)
 	errno = saved_errno;
 }
 
+/*
+ * Between log_hold() and log_release(), warnings and errors are not
+ * logged: the first is kept, for the caller to tell in a line of its own
+ * (a failed start: once per burst, with its cause, see slot.c).
+ */
+static int	hold_on;
+static char	hold_msg[512];
+
+void
+log_hold(void)
+{
+	hold_on = 1;
+	hold_msg[0] = '\0';
+}
+
+/* What was held ("" if nothing); logging goes on as before. */
+const char *
+log_release(void)
+{
+	hold_on = 0;
+	return hold_msg;
+}
+
 static void
 vlog(int level, int with_errno, const char *fmt, va_list ap)
 {
@@ -449,6 +472,12 @@ vlog(int level, int with_errno, const char *fmt, va_list ap)
 		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 		    strerror(saved_errno));
+	}
+	if (level <= LOG_LVL_WARNING && hold_on) {
+		if (hold_msg[0] == '\0')
+			snprintf(hold_msg, sizeof(hold_msg), "%s", msg);
+		errno = saved_errno;
+		return;
 	}
 	if (level <= LOG_LVL_WARNING && !log_burst(level, msg)) {
 		errno = saved_errno;

@@ -37,6 +37,8 @@ int	log_backlog(void);
 int	log_congested(void);
 int	log_wait_fd(void);
 void	log_line(int, const char *, const char *, size_t);
+void	log_hold(void);
+const char *log_release(void);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_parse(const char *);

@@ -258,6 +258,8 @@ slot_adopt(struct program *p, const struct state_rec *r)
 	timer_init(&sl->sl_timer, slot_timer_fired, sl);
 	if (state_num(r, "streak", &n) == 0)
 		sl->sl_streak = (unsigned)n;
+	if (state_num(r, "startfails", &n) == 0)
+		sl->sl_start_fails = (unsigned)n;
 	if (state_num(r, "failepoch", &n) == 0)
 		sl->sl_fail_epoch = (unsigned)n;
 	if (state_num(r, "crashes", &n) == 0)
@@ -654,6 +656,7 @@ a_cancel(struct slot *sl, struct worker *w)
 	(void)w;
 	timer_stop(&sl->sl_timer);
 	sl->sl_idle = ST_STOPPED;
+	sl->sl_start_fails = 0;		/* a new start is a new burst */
 }
 
 /* STARTING, READY + STOP, REMOVE: stop_signal now, SIGKILL later. */
@@ -995,23 +998,46 @@ spawn(struct slot *sl)
 	return w;
 }
 
-/* Start the current worker; a failed fork backs off like a crash. */
+/*
+ * Start the current worker; a failed fork backs off like a crash.  A
+ * slot that cannot start (no processes or descriptors left) says so
+ * once, with the cause, and again only when it has started: one line
+ * per burst, not one per retry.
+ */
 static int
 spawn_current(struct slot *sl)
 {
 	const struct prog_conf	*pc = SL_CONF(sl);
+	const char		*why;
 	double			 delay;
 	char			 d[32];
 
 	timer_stop(&sl->sl_timer);
-	if ((sl->sl_cur = spawn(sl)) != NULL)
+	log_hold();
+	sl->sl_cur = spawn(sl);
+	why = log_release();
+	if (sl->sl_cur != NULL) {
+		if (sl->sl_start_fails > 0)
+			log_notice("%s[%d]: started after %u failed attempts",
+			    pc->pc_name, sl->sl_index, sl->sl_start_fails);
+		sl->sl_start_fails = 0;
 		return 0;
+	}
 	sl->sl_streak++;
 	delay = backoff_delay(pc->pc_restart_delay, pc->pc_restart_delay_max,
 	    sl->sl_streak);
 	format_duration(delay, d, sizeof(d));
-	log_warnx("%s[%d]: could not start; retrying in %s", pc->pc_name,
-	    sl->sl_index, d);
+	if (sl->sl_start_fails++ == 0 && *why != '\0')
+		log_warnx("%s; could not start: retrying in %s, and saying "
+		    "nothing more until it starts", why, d);
+	else if (sl->sl_start_fails == 1)
+		log_warnx("%s[%d]: could not start: retrying in %s, and "
+		    "saying nothing more until it starts", pc->pc_name,
+		    sl->sl_index, d);
+	else
+		log_debug("%s[%d]: could not start (%u times): %s; retrying "
+		    "in %s", pc->pc_name, sl->sl_index, sl->sl_start_fails,
+		    why, d);
 	backoff(sl, delay);
 	return -1;
 }

@@ -140,12 +140,13 @@ write_slot(struct strbuf *sb, const struct slot *sl, int draining)
 
 	strbuf_printf(sb, "slot");
 	put(sb, "prog", name);
-	strbuf_printf(sb, " index=%d draining=%d idle=%s streak=%u hold=%.6f "
-	    "failepoch=%u crashes=%u replaced=%u timer=%.6f exit=%d,%d,%d,"
-	    "%.6f\n", sl->sl_index, draining, life_names[sl->sl_idle],
-	    sl->sl_streak, sl->sl_hold_until, sl->sl_fail_epoch,
-	    sl->sl_crashes, sl->sl_replaced, sl->sl_timer.t_at, en->en_valid,
-	    en->en_status, (int)en->en_cause, en->en_uptime);
+	strbuf_printf(sb, " index=%d draining=%d idle=%s streak=%u "
+	    "startfails=%u hold=%.6f failepoch=%u crashes=%u replaced=%u "
+	    "timer=%.6f exit=%d,%d,%d,%.6f\n", sl->sl_index, draining,
+	    life_names[sl->sl_idle], sl->sl_streak, sl->sl_start_fails,
+	    sl->sl_hold_until, sl->sl_fail_epoch, sl->sl_crashes,
+	    sl->sl_replaced, sl->sl_timer.t_at, en->en_valid, en->en_status,
+	    (int)en->en_cause, en->en_uptime);
 	for (i = 0; i < sl->sl_nsocks; i++) {
 		strbuf_printf(sb, "slotsock");
 		put(sb, "prog", name);

@@ -2,10 +2,11 @@
  * SPDX-License-Identifier: ISC
  *
  * Integration tests of the operating features: reuseport sockets per
- * slot, max_memory recycling, and reaping orphans as a subreaper or as a
- * container's PID 1.
+ * slot, max_memory recycling, reaping orphans as a subreaper or as a
+ * container's PID 1, and running out of descriptors.
  */
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -430,6 +431,55 @@ START_TEST(test_control_emfile)
 }
 END_TEST
 
+/*
+ * Out of descriptors, a slot that cannot start says so once, with the
+ * cause, retries in silence, and says how many attempts failed once it
+ * has started: one line per burst, not one per retry.
+ */
+START_TEST(test_start_failures_logged_once)
+{
+	struct rlimit	 was, none;
+	char		*line;
+	unsigned	 n;
+	pid_t		 pid;
+
+	h_write_config(
+	    "[program:web]\n"
+	    "command = %s\n"
+	    "workers = 1\n"
+	    "min_uptime = 0\n"
+	    "restart_delay = 50ms\n"
+	    "restart_delay_max = 100ms\n", h_worker("reporter"));
+	H_ASSERT((pid = h_start(NULL)) > 0, "start");
+	h_log_for("started:", 1);
+	H_ASSERT(prlimit(pid, RLIMIT_NOFILE, NULL, &was) == 0, "prlimit: %s",
+	    strerror(errno));
+	none = was;
+	none.rlim_cur = 3;	/* below what it has open: nothing new */
+	H_ASSERT(prlimit(pid, RLIMIT_NOFILE, &none, NULL) == 0, "prlimit: %s",
+	    strerror(errno));
+	H_ASSERT(h_signal(SIGTTIN) == 0, "SIGTTIN");
+	h_log_for("could not start: retrying in", 1);
+	H_ASSERT(h_signal(SIGTTIN) == 0, "SIGTTIN");	/* apart: no merging */
+	h_log_for("could not start: retrying in", 2);
+	/* Retries go on every 100 ms at most: a dozen in this time. */
+	h_sleep_ms(1200);
+	H_ASSERT(prlimit(pid, RLIMIT_NOFILE, &was, NULL) == 0, "prlimit: %s",
+	    strerror(errno));
+	h_log_for("started after ", 2);
+	H_ASSERT(h_count_log("could not start") == 2, "%d lines say it "
+	    "could not start", h_count_log("could not start"));
+	H_ASSERT(h_count_log("Too many open files; could not start: "
+	    "retrying in 50ms, and saying nothing more until it starts") == 2,
+	    "the cause is not in the line");
+	line = h_find_line(h_log(), "web[2]: started after ");
+	H_ASSERT(line != NULL && sscanf(strstr(line, "after ") + 6, "%u", &n)
+	    == 1 && n >= 3, "web[2]: %s", line != NULL ? line : "no line");
+	free(line);
+	h_stop_daemon();
+}
+END_TEST
+
 static Suite *
 ops_suite(void)
 {
@@ -444,6 +494,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_pid1);
 	tcase_add_test(tc, test_reload_broken_code);
 	tcase_add_test(tc, test_control_emfile);
+	tcase_add_test(tc, test_start_failures_logged_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

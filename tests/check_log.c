@@ -92,6 +92,32 @@ START_TEST(plain_lines_have_time_and_level)
 }
 END_TEST
 
+/* Held: the first warning is kept for the caller, none is written. */
+START_TEST(held_warnings_are_kept_not_written)
+{
+	char	*out;
+
+	unsetenv("JOURNAL_STREAM");
+	capture();
+	log_init(LOG_LVL_INFO);
+	log_hold();
+	errno = EAGAIN;
+	log_warn("web[3]: fork");
+	log_errorx("web[3]: second");
+	log_info("web: info passes");
+	ck_assert_str_eq(log_release(), "web[3]: fork: "
+	    "Resource temporarily unavailable");
+	log_warnx("after");
+	log_hold();
+	ck_assert_str_eq(log_release(), "");
+	out = captured();
+	ck_assert_ptr_null(strstr(out, "fork"));
+	ck_assert_ptr_null(strstr(out, "second"));
+	ck_assert_ptr_nonnull(strstr(out, "info passes"));
+	ck_assert_ptr_nonnull(strstr(out, "after"));
+}
+END_TEST
+
 START_TEST(journal_lines_have_priority_only)
 {
 	capture();
@@ -384,6 +410,7 @@ log_suite(void)
 
 	tcase_add_test(tc, plain_lines_have_time_and_level);
 	tcase_add_test(tc, journal_lines_have_priority_only);
+	tcase_add_test(tc, held_warnings_are_kept_not_written);
 	tcase_add_test(tc, journal_stream_of_another_file);
 	tcase_add_test(tc, levels_parse_and_clamp);
 	tcase_add_test(tc, full_pipe_never_blocks);

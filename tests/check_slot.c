@@ -548,6 +548,29 @@ START_TEST(spawn_failure_backs_off)
 }
 END_TEST
 
+/*
+ * Failed starts in a row are counted for the log (once per burst); a
+ * start, or a stop during the backoff, ends the burst.
+ */
+START_TEST(spawn_failures_counted_per_burst)
+{
+	fake_fail_spawns = 3;
+	start("");
+	ck_assert_uint_eq(slot(0)->sl_start_fails, 1);
+	fake_advance(0.1);	/* the backoff doubles from restart_delay */
+	ck_assert_uint_eq(slot(0)->sl_start_fails, 2);
+	program_stop(prog);
+	ck_assert_int_eq(state(0), ST_STOPPED);
+	ck_assert_uint_eq(slot(0)->sl_start_fails, 0);
+	program_start(prog);
+	ck_assert_int_eq(state(0), ST_BACKOFF);
+	ck_assert_uint_eq(slot(0)->sl_start_fails, 1);
+	fake_advance(0.1);
+	ck_assert_int_eq(state(0), ST_STARTING);
+	ck_assert_uint_eq(slot(0)->sl_start_fails, 0);
+}
+END_TEST
+
 /* Drive a rolling restart: each next worker up, then the next slot. */
 static void
 roll_through(int nslots)
@@ -837,6 +860,7 @@ slot_suite(void)
 	tcase_add_test(tc, watchdog);
 	tcase_add_test(tc, killed_then_stopped);
 	tcase_add_test(tc, spawn_failure_backs_off);
+	tcase_add_test(tc, spawn_failures_counted_per_burst);
 	tcase_add_test(tc, rolling_restart);
 	tcase_add_test(tc, failed_roll_keeps_last_good);
 	tcase_add_test(tc, stop_cancels_roll);
