@@ -37,6 +37,7 @@
 #include "log.h"
 
 #define LOG_PENDING_MAX	65536	/* bytes waiting for a slow reader */
+#define LOG_MSG_MAX	2048	/* a message, before its time and level */
 
 /*
  * Repeated failures are told once, not once per slot and retry: of the
@@ -101,6 +102,7 @@ static void	log_result(ssize_t);
 static void	vlog(int, int, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 static int	log_burst(int, const char *);
+static void	log_msg(int, const char *);
 static void	log_held(struct log_kind *, double);
 static double	log_now(void);
 
@@ -436,32 +438,46 @@ log_line(int prio, const char *prefix, const char *text, size_t len)
 }
 
 /*
- * Between log_hold() and log_release(), warnings and errors are not
- * logged: the first is kept, for the caller to tell in a line of its own
- * (a failed start: once per burst, with its cause, see slot.c).
+ * Between log_hold() and log_release(), warnings and errors wait: the
+ * caller then has them written after all (a start that worked), or
+ * drops them and tells the first in a line of its own (a failed start:
+ * once per burst, with its cause, see slot.c).
  */
-static int	hold_on;
-static char	hold_msg[512];
+#define HOLD_MAX	4
+
+static struct held {
+	int	 h_level;
+	char	 h_msg[LOG_MSG_MAX];
+}		 held[HOLD_MAX];
+static int	 hold_on, nheld;
 
 void
 log_hold(void)
 {
 	hold_on = 1;
-	hold_msg[0] = '\0';
+	nheld = 0;
+	held[0].h_msg[0] = '\0';
 }
 
-/* What was held ("" if nothing); logging goes on as before. */
+/*
+ * The end of a hold: what waited is written if emit, else dropped.
+ * Returns the first message ("" if none), valid until the next hold.
+ */
 const char *
-log_release(void)
+log_release(int emit)
 {
+	int	i;
+
 	hold_on = 0;
-	return hold_msg;
+	for (i = 0; emit && i < nheld; i++)
+		log_msg(held[i].h_level, held[i].h_msg);
+	return held[0].h_msg;
 }
 
 static void
 vlog(int level, int with_errno, const char *fmt, va_list ap)
 {
-	char		 msg[2048], line[2200];
+	char		 msg[LOG_MSG_MAX];
 	size_t		 len;
 	int		 saved_errno = errno;
 
@@ -473,19 +489,30 @@ vlog(int level, int with_errno, const char *fmt, va_list ap)
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 		    strerror(saved_errno));
 	}
+	log_msg(level, msg);
+	errno = saved_errno;
+}
+
+/* A message made: held, one too many of a burst, or written. */
+static void
+log_msg(int level, const char *msg)
+{
+	char	line[LOG_MSG_MAX + 152];
+	size_t	len;
+
 	if (level <= LOG_LVL_WARNING && hold_on) {
-		if (hold_msg[0] == '\0')
-			snprintf(hold_msg, sizeof(hold_msg), "%s", msg);
-		errno = saved_errno;
+		if (nheld < HOLD_MAX) {
+			held[nheld].h_level = level;
+			snprintf(held[nheld].h_msg, sizeof(held[nheld].h_msg),
+			    "%s", msg);
+			nheld++;
+		}
 		return;
 	}
-	if (level <= LOG_LVL_WARNING && !log_burst(level, msg)) {
-		errno = saved_errno;
+	if (level <= LOG_LVL_WARNING && !log_burst(level, msg))
 		return;
-	}
 	len = log_format(line, sizeof(line), level, msg);
 	log_emit(line, len);
-	errno = saved_errno;
 }
 
 /*

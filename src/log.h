@@ -38,7 +38,7 @@ int	log_congested(void);
 int	log_wait_fd(void);
 void	log_line(int, const char *, const char *, size_t);
 void	log_hold(void);
-const char *log_release(void);
+const char *log_release(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_parse(const char *);

@@ -1015,7 +1015,7 @@ spawn_current(struct slot *sl)
 	timer_stop(&sl->sl_timer);
 	log_hold();
 	sl->sl_cur = spawn(sl);
-	why = log_release();
+	why = log_release(sl->sl_cur != NULL);
 	if (sl->sl_cur != NULL) {
 		if (sl->sl_start_fails > 0)
 			log_notice("%s[%d]: started after %u failed attempts",

@@ -92,7 +92,10 @@ START_TEST(plain_lines_have_time_and_level)
 }
 END_TEST
 
-/* Held: the first warning is kept for the caller, none is written. */
+/*
+ * Held: the first warning is kept for the caller; nothing is written,
+ * unless the caller has them written after all.
+ */
 START_TEST(held_warnings_are_kept_not_written)
 {
 	char	*out;
@@ -105,16 +108,23 @@ START_TEST(held_warnings_are_kept_not_written)
 	log_warn("web[3]: fork");
 	log_errorx("web[3]: second");
 	log_info("web: info passes");
-	ck_assert_str_eq(log_release(), "web[3]: fork: "
+	ck_assert_str_eq(log_release(0), "web[3]: fork: "
 	    "Resource temporarily unavailable");
 	log_warnx("after");
 	log_hold();
-	ck_assert_str_eq(log_release(), "");
+	ck_assert_str_eq(log_release(1), "");
+	log_hold();
+	log_warnx("web[4]: no journal");
+	log_errorx("web[4]: and worse");
+	ck_assert_str_eq(log_release(1), "web[4]: no journal");
 	out = captured();
 	ck_assert_ptr_null(strstr(out, "fork"));
 	ck_assert_ptr_null(strstr(out, "second"));
 	ck_assert_ptr_nonnull(strstr(out, "info passes"));
 	ck_assert_ptr_nonnull(strstr(out, "after"));
+	/* released with emit: written after all, at their own levels */
+	ck_assert_ptr_nonnull(strstr(out, "[warning] web[4]: no journal\n"));
+	ck_assert_ptr_nonnull(strstr(out, "[error] web[4]: and worse\n"));
 }
 END_TEST
 
