@@ -1706,3 +1706,13 @@ h_reporter_answers(int port)
 		return 0;
 	return strstr(buf, "hello pid=") != NULL;
 }
+
+/* Not one request of the load failed or was refused, and it made some. */
+void
+h_load_assert_clean(const struct h_load *ld)
+{
+	H_ASSERT(ld->ld_connect_err == 0 && ld->ld_failed == 0, "%ld ok, "
+	    "%ld connection errors, %ld failed requests; first: %s",
+	    ld->ld_ok, ld->ld_connect_err, ld->ld_failed, ld->ld_why);
+	H_ASSERT(ld->ld_ok > 100, "only %ld requests made", ld->ld_ok);
+}

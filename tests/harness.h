@@ -153,6 +153,7 @@ struct h_load {
 struct h_load	*h_load_new(int, int);		/* port, nconn; free() it */
 int		 h_load_turn(struct h_load *, int, int);
 void		 h_load_drain(struct h_load *);
+void		 h_load_assert_clean(const struct h_load *);
 
 /* Processes. */
 int		 h_marked_pids(pid_t *, int);	/* alive, not zombies */
