@@ -38,17 +38,6 @@
 #define TEST_TIMEOUT	60	/* s: Check's per-test timeout */
 #define LONG_TIMEOUT	150	/* s: the hundred reloads, sanitized */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN	1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN	0
-#endif
-
 #define H_ASSERT_EXIT(code) do {					\
 	int st_ = -1;							\
 	H_ASSERT(h_wait_exit(WAIT, &st_), "the daemon did not exit");	\

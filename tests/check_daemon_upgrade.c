@@ -50,17 +50,6 @@
 #define CHECK_TIMEOUT	30	/* s: clusterd's limit for --upgrade-check */
 #define MAX_INODES	64
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN	1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN	0
-#endif
-
 #define UPGRADE_REQ	"{\"cmd\":\"upgrade\"}\n"
 #define STATUS_REQ	"{\"cmd\":\"status\"}\n"
 #define UPGRADE_OK	"{\"ok\":true}\n"
@@ -116,21 +105,24 @@ install_script(const char *body)
 	    strerror(errno));
 }
 
+/* path -c CONF, with env. */
+static pid_t
+start_as(const char *path, const char *const *env)
+{
+	const char	*argv[] = { path, "-c", h_conf(), NULL };
+	pid_t		 pid;
+
+	pid = h_start_cmd(argv, env);
+	H_ASSERT(pid > 0, "start");
+	return pid;
+}
+
 /* Start the copy at bin() with the test's configuration. */
 static pid_t
 start_copy(const char *const *env)
 {
-	const char	*argv[4];
-	pid_t		 pid;
-
 	install_clusterd();
-	argv[0] = bin();
-	argv[1] = "-c";
-	argv[2] = h_conf();
-	argv[3] = NULL;
-	pid = h_start_cmd(argv, env);
-	H_ASSERT(pid > 0, "start");
-	return pid;
+	return start_as(bin(), env);
 }
 
 /* Start through upgwrap, whose settings are in wrap.conf. */
@@ -139,20 +131,13 @@ start_wrapped(const char *settings)
 {
 	static char	 wbin[PATH_MAX + 16], wconf[PATH_MAX + 16];
 	const char	*env[] = { wbin, wconf, NULL };
-	const char	*argv[4];
-	pid_t		 pid;
 
 	snprintf(wbin, sizeof(wbin), "UPGWRAP_BIN=%s", getenv("CLUSTERD_BIN"));
 	snprintf(wconf, sizeof(wconf), "UPGWRAP_CONF=%s", h_path("wrap.conf"));
 	h_write_file(h_path("wrap.conf"), "%s", settings);
-	argv[0] = h_worker("upgwrap");
-	argv[1] = "-c";
-	argv[2] = h_conf();
-	argv[3] = NULL;
-	pid = h_start_cmd(argv, env);
-	H_ASSERT(pid > 0, "start");
-	return pid;
+	return start_as(h_worker("upgwrap"), env);
 }
+
 
 /* Byte offset of the first needle in the log, or -1. */
 static long

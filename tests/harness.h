@@ -183,6 +183,18 @@ void		 h_kill_in_namespace(const struct h_report *, int);
  * fails the test with what it found.
  */
 #define H_WAIT		15000
+
+/* 1 in a build under AddressSanitizer (gcc and clang): slower, larger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
 const char	*h_clusterd_bin(void);	/* $CLUSTERD_BIN, set by make */
 const char	*h_ctl_bin(void);	/* $CLUSTERCTL_BIN */
 void		 h_log_for(const char *, int);	/* needle n times */
